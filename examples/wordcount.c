@@ -1,0 +1,130 @@
+/* wordcount: counts the words of text files and prints "word<TAB>count"
+ * lines, count descending then word ascending. A word is a maximal run of
+ * ASCII letters, lowercased.
+ *
+ *   wordcount [--master URL] [--partitions N] [--memory SIZE] [--top N]
+ *             PATH...
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ember.h"
+
+static int is_letter(unsigned char c)
+{
+    return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
+}
+
+/* line -> array of lowercased words */
+static em_status split_words(em_task *t, const em_val *env,
+                             const em_val *args, size_t nargs, em_val *out)
+{
+    const unsigned char *s = (const unsigned char *)args[0].u.s;
+    size_t n = args[0].len, nwords = 0, i = 0;
+    em_arena *a = em_task_arena(t);
+    em_val *words;
+    char *lower;
+
+    if (args[0].type != EM_STR)
+        return em_task_fail(t, "wordcount: expected a line of text");
+    for (size_t j = 0; j < n; j++)
+        nwords += is_letter(s[j]) && (j == 0 || !is_letter(s[j - 1]));
+    words = em_array_make(a, nwords, out);
+    lower = em_arena_alloc(a, n ? n : 1);
+    if (words == NULL || lower == NULL)
+        return EM_ENOMEM;
+    for (size_t w = 0; w < nwords; w++) {
+        size_t start;
+        while (!is_letter(s[i]))
+            i++;
+        start = i;
+        while (i < n && is_letter(s[i])) {
+            lower[i] = (char)(s[i] | 0x20);
+            i++;
+        }
+        words[w] = em_str(lower + start, i - start);
+    }
+    return EM_OK;
+}
+
+/* count descending, then word ascending */
+static int by_count(const void *x, const void *y)
+{
+    const em_val *a = x, *b = y;
+
+    if (a[1].u.i != b[1].u.i)
+        return a[1].u.i > b[1].u.i ? -1 : 1;
+    return em_val_cmp(a[0], b[0]);
+}
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: wordcount [--master URL] [--partitions N] "
+                    "[--memory SIZE] [--top N] PATH...\n");
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    em_conf conf = {0};
+    long top = -1, parts = 0;
+    int first_path = argc, rc = 1;
+    em_rdd *lines, *words;
+    em_arena *a;
+    em_ctx *ctx;
+    em_val counts;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--master") == 0 && i + 1 < argc) {
+            conf.master = argv[++i];
+        } else if (strcmp(argv[i], "--partitions") == 0 && i + 1 < argc) {
+            parts = strtol(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--memory") == 0 && i + 1 < argc) {
+            if (em_parse_size(argv[++i], &conf.memory_bytes) != EM_OK) {
+                fprintf(stderr, "wordcount: %s\n", em_last_error());
+                return 2;
+            }
+        } else if (strcmp(argv[i], "--top") == 0 && i + 1 < argc) {
+            top = strtol(argv[++i], NULL, 10);
+        } else if (argv[i][0] == '-' && argv[i][1] == '-') {
+            return usage();
+        } else {
+            first_path = i;
+            break;
+        }
+    }
+    if (first_path >= argc)
+        return usage();
+    ctx = em_ctx_create(&conf);
+    if (ctx == NULL) {
+        fprintf(stderr, "wordcount: %s\n", em_last_error());
+        return 1;
+    }
+    a = em_arena_create();
+    {
+        em_rdd *inputs[64];
+        int n = 0;
+        for (int i = first_path; i < argc && n < 64; i++)
+            inputs[n++] = em_ctx_text_file(ctx, argv[i], (int)parts);
+        lines = n == 1 ? inputs[0] : em_ctx_union(ctx, inputs, (size_t)n);
+    }
+    words = em_rdd_flat_map(lines, EM_FN(split_words));
+    if (a == NULL || words == NULL ||
+        em_rdd_count_by_value(words, a, &counts) != EM_OK) {
+        fprintf(stderr, "wordcount: %s\n", em_last_error());
+        goto out;
+    }
+    /* the map's pairs sit in one array of 2*len values */
+    qsort((void *)counts.u.map, counts.len, 2 * sizeof(em_val), by_count);
+    for (size_t i = 0; i < counts.len && (top < 0 || (long)i < top); i++) {
+        const em_val *kv = counts.u.map + 2 * i;
+        printf("%.*s\t%lld\n", (int)kv[0].len, kv[0].u.s,
+               (long long)kv[1].u.i);
+    }
+    rc = 0;
+out:
+    em_arena_destroy(a);
+    em_ctx_destroy(ctx);
+    return rc;
+}

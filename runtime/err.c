@@ -1,0 +1,52 @@
+/* Status names and the thread-local last-error message (see err.h). */
+#include "err.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static _Thread_local char last_error[1024] = "success";
+
+const char *em_status_name(em_status s)
+{
+    switch (s) {
+#define EM_STATUS_NAME(name, code, msg)                                        \
+    case EM_##name:                                                            \
+        return "EM_" #name;
+        EM_STATUS_MAP(EM_STATUS_NAME)
+#undef EM_STATUS_NAME
+    }
+    return "EM_UNKNOWN";
+}
+
+const char *em_last_error(void)
+{
+    return last_error;
+}
+
+em_status em__errv(em_status code, const char *fmt, va_list ap)
+{
+    vsnprintf(last_error, sizeof(last_error), fmt, ap);
+    return code;
+}
+
+em_status em__err(em_status code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    em__errv(code, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+em_status em__oom(void)
+{
+    return em__err(EM_ENOMEM, "out of memory");
+}
+
+void em__err_save(char *buf, size_t cap)
+{
+    if (cap == 0)
+        return;
+    snprintf(buf, cap, "%s", last_error);
+}

@@ -1,0 +1,86 @@
+/* The push pipeline's shared pieces (see rdd.h): calling user functions,
+ * the partition sink, and computing a partition through the block store.
+ */
+#include "rdd.h"
+
+#include <string.h>
+
+#include "arena.h"
+#include "blocks.h"
+#include "err.h"
+
+em_status em__fn_call(em_task *t, const em_fn *f, const em_val *args,
+                      size_t nargs, em_val *out)
+{
+    em_status st;
+
+    *out = em_nil();
+    st = f->call(t, &f->env, args, nargs, out);
+    if (st == EM_OK || st == EM_EUSER || st == EM_ENOMEM)
+        return st;
+    return st; /* the function set its message with em__err or fail */
+}
+
+bool em__val_truthy(em_val v)
+{
+    return !(v.type == EM_NIL || (v.type == EM_BOOL && !v.u.b));
+}
+
+static em_status part_sink_push(em__sink *s, em_task *t, em_val rec)
+{
+    (void)t;
+    return em__part_push(((em__part_sink *)s)->part, rec);
+}
+
+void em__part_sink_init(em__part_sink *s, em__part *p)
+{
+    s->base.push = part_sink_push;
+    s->part = p;
+}
+
+em_status em__push_all(em_task *t, const em_val *recs, size_t n,
+                       em__sink *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        em__arena_mark m = em__arena_mark_get(t->scratch);
+        em_status st = em__sink_push(out, t, recs[i]);
+        em__arena_rewind(t->scratch, m);
+        if (st != EM_OK)
+            return st;
+    }
+    return EM_OK;
+}
+
+em_status em__rdd_materialize(em_rdd *rdd, int part, em_task *t,
+                              em__part *p)
+{
+    em__part_sink ps;
+
+    em__part_sink_init(&ps, p);
+    return em__rdd_compute(rdd, part, t, &ps.base);
+}
+
+em_status em__rdd_compute(em_rdd *rdd, int part, em_task *t, em__sink *out)
+{
+    em__part_sink ps;
+    em__part p;
+    em_status st;
+
+    if (rdd->storage == EM_STORAGE_NONE)
+        return rdd->kind->compute(rdd, part, t, out);
+    st = em__blocks_get(rdd->blocks, rdd->id, part, t, out);
+    if (st != EM_ENOENT)
+        return st;
+    /* not held: compute it whole, keep it, and push it on */
+    if ((st = em__part_init(&p)) != EM_OK)
+        return st;
+    em__part_sink_init(&ps, &p);
+    st = rdd->kind->compute(rdd, part, t, &ps.base);
+    if (st == EM_OK)
+        st = em__push_all(t, p.recs, p.n, out);
+    if (st != EM_OK) {
+        em__part_fini(&p);
+        return st;
+    }
+    return em__blocks_put(rdd->blocks, rdd->id, part, rdd->storage, &p);
+}

@@ -1,0 +1,63 @@
+/* The context's internals, shared by the scheduler's files: configuration,
+ * the RDD node registry, the block store, the local thread pool, and the
+ * broadcast and accumulator tables. Nothing outside scheduler/ and ops/
+ * sees this struct; the public handle is opaque.
+ */
+#ifndef EMBER_SCHEDULER_CTX_H
+#define EMBER_SCHEDULER_CTX_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ember.h"
+#include "runtime/blocks.h"
+#include "runtime/rdd.h"
+
+struct em__pool;
+struct em_broadcast;
+struct em_accum;
+
+struct em_ctx {
+    char *master;              /* the master URL as given */
+    char *app_name;            /* for messages */
+    int threads;               /* task threads (local master) */
+    int max_attempts;          /* attempts per task before the job fails */
+    int default_parallelism;   /* partitions when none is given */
+    int64_t memory_bytes;      /* executor memory budget */
+    char *local_dir;           /* scratch files */
+    bool has_progress;         /* draw the progress bar on stderr */
+
+    pthread_mutex_t lock;      /* nodes, ids, broadcasts, accumulators */
+    em_rdd *nodes;             /* every node, newest first */
+    int next_rdd_id;
+    int next_job_id;
+    int next_stage_id;
+    em__blocks *blocks;        /* cached partitions */
+    struct em__pool *pool;     /* task threads */
+
+    struct em_broadcast **bcasts; /* by id - 1; NULL once destroyed */
+    size_t nbcasts, bcasts_cap;
+    struct em_accum **accums;  /* by id - 1 */
+    size_t naccums, accums_cap;
+};
+
+/* Makes a node of `kind` with nparts partitions over the given parents,
+ * registered with ctx. Returns NULL (em_last_error set) on failure. */
+em_rdd *em__rdd_new(em_ctx *ctx, const em__rdd_kind *kind, int nparts,
+                    em_rdd *const *parents, int nparents, em__dep dep);
+
+/* Sets a node's function, copying the environment into the node. */
+em_status em__rdd_set_fn(em_rdd *rdd, em_fn f, em_fn *slot);
+
+/* Copies v into the node's arena as its parameter value. */
+em_status em__rdd_set_arg(em_rdd *rdd, em_val v);
+
+/* Merges a finished task's accumulator copies into the driver's values;
+ * called with ctx->lock held. */
+em_status em__accums_merge(em_ctx *ctx, em_task *t);
+
+/* Frees broadcasts and accumulators at context destruction. */
+void em__shared_vars_free(em_ctx *ctx);
+
+#endif /* EMBER_SCHEDULER_CTX_H */

@@ -1,0 +1,42 @@
+/* Running jobs on the local executor: a job is one stage of tasks, one per
+ * requested partition, run on the context's thread pool. Tasks that fail
+ * are retried up to the context's attempt limit; the job fails with the
+ * first cause once a task has exhausted its attempts. (Shuffle stages are
+ * scheduled by the DAG scheduler on top of this.)
+ */
+#ifndef EMBER_SCHEDULER_JOB_H
+#define EMBER_SCHEDULER_JOB_H
+
+#include "ember.h"
+#include "runtime/rdd.h"
+
+/* A task body: computes something from partition `part` of rdd and writes
+ * the task's result (allocated in res, which outlives the task) to *out. */
+typedef em_status (*em__task_fn)(em_task *t, em_rdd *rdd, int part,
+                                 void *arg, em_arena *res, em_val *out);
+
+/* The results of a job: one value per requested partition, in request
+ * order, each in its task's arena. */
+typedef struct em__job_result {
+    em_val *vals;      /* n results */
+    em_arena **arenas; /* n arenas holding them */
+    int n;
+} em__job_result;
+
+/* Runs fn over partitions parts[0..n) of rdd (all partitions when parts is
+ * NULL, n ignored). On success fills *out, to be freed with
+ * em__job_result_fini. On failure *out is empty and the status and message
+ * are the first failing task's. */
+em_status em__job_run(em_ctx *ctx, em_rdd *rdd, const int *parts, int n,
+                      em__task_fn fn, void *arg, em__job_result *out);
+
+void em__job_result_fini(em__job_result *r);
+
+/* The thread pool. */
+struct em__pool *em__pool_create(em_ctx *ctx, int threads);
+void em__pool_destroy(struct em__pool *p);
+
+/* True when called on one of the pool's task threads. */
+bool em__pool_is_task_thread(const struct em__pool *p);
+
+#endif /* EMBER_SCHEDULER_JOB_H */

@@ -1,0 +1,101 @@
+/* Test support (see em_test.h). */
+#include "em_test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int64_t baseline_bytes;
+
+uint64_t em_test_next(em_test_rng *r)
+{
+    uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
+
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+uint64_t em_test_below(em_test_rng *r, uint64_t n)
+{
+    return n ? em_test_next(r) % n : 0;
+}
+
+int em_test_setup(void **state)
+{
+    (void)state;
+    em_mem_fail_after(-1);
+    baseline_bytes = em_mem_outstanding();
+    return 0;
+}
+
+int em_test_teardown(void **state)
+{
+    int64_t now = em_mem_outstanding();
+
+    (void)state;
+    em_mem_fail_after(-1);
+    if (now != baseline_bytes) {
+        fprintf(stderr, "leak: %lld bytes outstanding\n",
+                (long long)(now - baseline_bytes));
+        return -1;
+    }
+    return 0;
+}
+
+int em_test_oom_sweep(em_test_oom_fn fn, void *arg, int64_t max_runs)
+{
+    int failures = 0;
+
+    for (int64_t n = 0; n < max_runs; n++) {
+        int64_t before = em_mem_outstanding();
+        em_status st;
+
+        em_mem_fail_after(n);
+        st = fn(arg);
+        em_mem_fail_after(-1);
+        if (st == EM_OK)
+            return failures;
+        if (st != EM_ENOMEM)
+            fail_msg("run %lld: %s (%s), expected EM_ENOMEM", (long long)n,
+                     em_status_name(st), em_last_error());
+        if (em_mem_outstanding() != before)
+            fail_msg("run %lld leaked %lld bytes", (long long)n,
+                     (long long)(em_mem_outstanding() - before));
+        failures++;
+    }
+    fail_msg("no success after %lld runs", (long long)max_runs);
+    return failures;
+}
+
+em_ctx *em_test_ctx(const char *master)
+{
+    em_conf conf;
+    em_ctx *ctx;
+
+    memset(&conf, 0, sizeof(conf));
+    conf.master = master ? master : "local[2]";
+    conf.progress = -1;
+    ctx = em_ctx_create(&conf);
+    if (ctx == NULL)
+        fail_msg("em_ctx_create(%s): %s", conf.master, em_last_error());
+    return ctx;
+}
+
+void em_test_tmpdir(char *buf, size_t cap)
+{
+    const char *base = getenv("TMPDIR");
+
+    snprintf(buf, cap, "%s/ember-test-XXXXXX", base ? base : "/tmp");
+    if (mkdtemp(buf) == NULL)
+        fail_msg("mkdtemp failed");
+}
+
+void em_test_rmtree(const char *path)
+{
+    char cmd[4200];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
+    if (system(cmd) != 0)
+        fprintf(stderr, "rmtree %s failed\n", path);
+}
