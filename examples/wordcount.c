@@ -1,6 +1,7 @@
 /* wordcount: counts the words of text files and prints "word<TAB>count"
  * lines, count descending then word ascending. A word is a maximal run of
- * ASCII letters, lowercased.
+ * ASCII letters, lowercased. The classic dataflow: lines -> (word, 1)
+ * pairs -> reduceByKey(add) -> collect, sorted at the driver.
  *
  *   wordcount [--master URL] [--partitions N] [--memory SIZE] [--top N]
  *             PATH...
@@ -16,14 +17,14 @@ static int is_letter(unsigned char c)
     return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
 }
 
-/* line -> array of lowercased words */
+/* line -> array of (lowercased word, 1) pairs */
 static em_status split_words(em_task *t, const em_val *env,
                              const em_val *args, size_t nargs, em_val *out)
 {
     const unsigned char *s = (const unsigned char *)args[0].u.s;
     size_t n = args[0].len, nwords = 0, i = 0;
     em_arena *a = em_task_arena(t);
-    em_val *words;
+    em_val *words, *pairs;
     char *lower;
 
     if (args[0].type != EM_STR)
@@ -31,8 +32,9 @@ static em_status split_words(em_task *t, const em_val *env,
     for (size_t j = 0; j < n; j++)
         nwords += is_letter(s[j]) && (j == 0 || !is_letter(s[j - 1]));
     words = em_array_make(a, nwords, out);
+    pairs = em_arena_alloc(a, 2 * nwords * sizeof(em_val) + 1);
     lower = em_arena_alloc(a, n ? n : 1);
-    if (words == NULL || lower == NULL)
+    if (words == NULL || pairs == NULL || lower == NULL)
         return EM_ENOMEM;
     for (size_t w = 0; w < nwords; w++) {
         size_t start;
@@ -43,15 +45,18 @@ static em_status split_words(em_task *t, const em_val *env,
             lower[i] = (char)(s[i] | 0x20);
             i++;
         }
-        words[w] = em_str(lower + start, i - start);
+        pairs[2 * w] = em_str(lower + start, i - start);
+        pairs[2 * w + 1] = em_int(1);
+        words[w] = em_array(pairs + 2 * w, 2);
     }
     return EM_OK;
 }
 
-/* count descending, then word ascending */
+/* (word, count) pairs: count descending, then word ascending */
 static int by_count(const void *x, const void *y)
 {
-    const em_val *a = x, *b = y;
+    const em_val *a = ((const em_val *)x)->u.arr;
+    const em_val *b = ((const em_val *)y)->u.arr;
 
     if (a[1].u.i != b[1].u.i)
         return a[1].u.i > b[1].u.i ? -1 : 1;
@@ -70,7 +75,7 @@ int main(int argc, char **argv)
     em_conf conf = {0};
     long top = -1, parts = 0;
     int first_path = argc, rc = 1;
-    em_rdd *lines, *words;
+    em_rdd *lines, *pairs, *counts_rdd;
     em_arena *a;
     em_ctx *ctx;
     em_val counts;
@@ -109,16 +114,16 @@ int main(int argc, char **argv)
             inputs[n++] = em_ctx_text_file(ctx, argv[i], (int)parts);
         lines = n == 1 ? inputs[0] : em_ctx_union(ctx, inputs, (size_t)n);
     }
-    words = em_rdd_flat_map(lines, EM_FN(split_words));
-    if (a == NULL || words == NULL ||
-        em_rdd_count_by_value(words, a, &counts) != EM_OK) {
+    pairs = em_rdd_flat_map(lines, EM_FN(split_words));
+    counts_rdd = em_rdd_reduce_by_key(pairs, EM_FN(em_op_add), 0);
+    if (a == NULL || counts_rdd == NULL ||
+        em_rdd_collect(counts_rdd, a, &counts) != EM_OK) {
         fprintf(stderr, "wordcount: %s\n", em_last_error());
         goto out;
     }
-    /* the map's pairs sit in one array of 2*len values */
-    qsort((void *)counts.u.map, counts.len, 2 * sizeof(em_val), by_count);
+    qsort((void *)counts.u.arr, counts.len, sizeof(em_val), by_count);
     for (size_t i = 0; i < counts.len && (top < 0 || (long)i < top); i++) {
-        const em_val *kv = counts.u.map + 2 * i;
+        const em_val *kv = counts.u.arr[i].u.arr;
         printf("%.*s\t%lld\n", (int)kv[0].len, kv[0].u.s,
                (long long)kv[1].u.i);
     }

@@ -204,6 +204,88 @@ EM_API em_rdd *em_rdd_coalesce(em_rdd *rdd, int num_partitions);
 EM_API em_rdd *em_rdd_pipe(em_rdd *rdd, const char *command);
 
 /* ------------------------------------------------------------------ */
+/* Wide transformations (a shuffle)                                     */
+/* ------------------------------------------------------------------ */
+/* num_partitions <= 0 means the default: the context's default parallelism
+ * when it was configured (em_conf.default_parallelism), otherwise the
+ * largest partition count among the inputs, as PySpark. Records of *ByKey
+ * operators must be (key, value) pairs; keys are compared and hashed with
+ * em_val_eq and em_val_hash. The order of records inside a partition, and
+ * of values inside a group, is not defined unless the operator sorts. */
+
+/* Redistributes pairs by key: with partition_fn (key -> int, taken modulo
+ * num_partitions) or by the hash of the key. */
+EM_API em_rdd *em_rdd_partition_by(em_rdd *rdd, int num_partitions,
+                                   em_fn partition_fn);
+/* Spark's combineByKey: create(v) starts a combiner, merge_value(c, v)
+ * adds a value, merge_combiners(c, c) joins two; values are combined on
+ * the map side before the shuffle. */
+EM_API em_rdd *em_rdd_combine_by_key(em_rdd *rdd, em_fn create,
+                                     em_fn merge_value,
+                                     em_fn merge_combiners,
+                                     int num_partitions);
+/* f(v, v) -> v, combined on the map side. */
+EM_API em_rdd *em_rdd_reduce_by_key(em_rdd *rdd, em_fn f, int num_partitions);
+/* As reduceByKey, starting each key of each map partition from zero. */
+EM_API em_rdd *em_rdd_fold_by_key(em_rdd *rdd, em_val zero, em_fn f,
+                                  int num_partitions);
+/* seq(acc, v) from zero per key per map partition; comb(acc, acc). */
+EM_API em_rdd *em_rdd_aggregate_by_key(em_rdd *rdd, em_val zero, em_fn seq,
+                                       em_fn comb, int num_partitions);
+/* (k, [v...]) per key. A single group larger than the memory budget fails
+ * with an error suggesting reduceByKey or aggregateByKey. */
+EM_API em_rdd *em_rdd_group_by_key(em_rdd *rdd, int num_partitions);
+/* (f(rec), [rec...]) per distinct f(rec). */
+EM_API em_rdd *em_rdd_group_by(em_rdd *rdd, em_fn f, int num_partitions);
+/* Each distinct record once. */
+EM_API em_rdd *em_rdd_distinct(em_rdd *rdd, int num_partitions);
+/* Sorted by key (keyfunc(key) when given: it only orders), range-
+ * partitioned from a sample so partition i holds keys before partition
+ * i+1's. Runs a job to sample the keys, as Spark does. */
+EM_API em_rdd *em_rdd_sort_by_key(em_rdd *rdd, bool ascending,
+                                  int num_partitions, em_fn keyfunc);
+/* Records sorted by keyfunc(rec). */
+EM_API em_rdd *em_rdd_sort_by(em_rdd *rdd, em_fn keyfunc, bool ascending,
+                              int num_partitions);
+/* partitionBy, then each partition sorted by key. */
+EM_API em_rdd *em_rdd_repartition_and_sort_within_partitions(
+    em_rdd *rdd, int num_partitions, em_fn partition_fn, bool ascending,
+    em_fn keyfunc);
+/* For n inputs of pairs: (k, [[values of input 0], ..., [values of input
+ * n-1]]) for every key of any input. An input already partitioned by the
+ * same partitioner is read without a new shuffle. */
+EM_API em_rdd *em_rdd_cogroup(em_rdd *const *rdds, size_t n,
+                              int num_partitions);
+/* (k, (v, w)) for every pair of values with equal keys. The outer joins
+ * put nil (ember.null in Lua) where a side has no value. */
+EM_API em_rdd *em_rdd_join(em_rdd *a, em_rdd *b, int num_partitions);
+EM_API em_rdd *em_rdd_left_outer_join(em_rdd *a, em_rdd *b,
+                                      int num_partitions);
+EM_API em_rdd *em_rdd_right_outer_join(em_rdd *a, em_rdd *b,
+                                       int num_partitions);
+EM_API em_rdd *em_rdd_full_outer_join(em_rdd *a, em_rdd *b,
+                                      int num_partitions);
+/* Records of a not in b (every copy); pairs of a whose key is not in b;
+ * distinct records in both. */
+EM_API em_rdd *em_rdd_subtract(em_rdd *a, em_rdd *b, int num_partitions);
+EM_API em_rdd *em_rdd_subtract_by_key(em_rdd *a, em_rdd *b,
+                                      int num_partitions);
+EM_API em_rdd *em_rdd_intersection(em_rdd *a, em_rdd *b);
+/* Every pair (x, y), x from a and y from b; a.n * b.n partitions. */
+EM_API em_rdd *em_rdd_cartesian(em_rdd *a, em_rdd *b);
+/* Exactly num_partitions partitions through a shuffle (balanced). */
+EM_API em_rdd *em_rdd_repartition(em_rdd *rdd, int num_partitions);
+/* coalesce with shuffle = true: the same as repartition. */
+EM_API em_rdd *em_rdd_coalesce_shuffle(em_rdd *rdd, int num_partitions);
+
+/* The number of pairs per key, as a map. */
+EM_API em_status em_rdd_count_by_key(em_rdd *rdd, em_arena *a, em_val *out);
+/* The values of key, as an array; reads only the key's partition when the
+ * RDD has a partitioner. */
+EM_API em_status em_rdd_lookup(em_rdd *rdd, em_val key, em_arena *a,
+                               em_val *out);
+
+/* ------------------------------------------------------------------ */
 /* Persistence                                                          */
 /* ------------------------------------------------------------------ */
 

@@ -31,7 +31,7 @@ typedef struct chunk {
     struct chunk *next;  /* the next chunk, kept for reuse after a rewind */
     size_t size;         /* bytes of data[] */
     size_t off;          /* bytes of data[] handed out */
-    _Alignas(64) unsigned char data[];
+    unsigned char data[]; /* aligned by address when allocating */
 } chunk;
 
 struct em_arena {
@@ -104,6 +104,14 @@ static int advance(em_arena *a, size_t n, size_t align)
     return 0;
 }
 
+/* The first offset at or after c->off whose address is aligned. */
+static size_t aligned_offset(const chunk *c, size_t align)
+{
+    uintptr_t at = (uintptr_t)(c->data + c->off);
+
+    return c->off + (((at + align - 1) & ~(uintptr_t)(align - 1)) - at);
+}
+
 void *em__arena_alloc(em_arena *a, size_t n, size_t align)
 {
     chunk *c = a->cur;
@@ -112,14 +120,14 @@ void *em__arena_alloc(em_arena *a, size_t n, size_t align)
     if (n == 0)
         n = 1;
     if (c != NULL) {
-        start = (c->off + align - 1) & ~(align - 1);
+        start = aligned_offset(c, align);
         if (start <= c->size && c->size - start >= n)
             goto found;
     }
     if (advance(a, n, align) != 0)
         return NULL;
     c = a->cur;
-    start = (c->off + align - 1) & ~(align - 1);
+    start = aligned_offset(c, align);
 found:
     a->used += start + n - c->off;
     c->off = start + n;
@@ -178,8 +186,18 @@ void em__arena_rewind(em_arena *a, em__arena_mark m)
 void em__arena_reset(em_arena *a)
 {
     em__arena_mark m = {NULL, 0, 0};
+    chunk *c, *next;
 
     em__arena_rewind(a, m);
+    if (a->head == NULL)
+        return;
+    for (c = a->head->next; c != NULL; c = next) {
+        next = c->next;
+        a->footprint -= c->size;
+        UNPOISON(c->data, c->size);
+        em__mem_free(c, sizeof(*c) + c->size);
+    }
+    a->head->next = NULL;
 }
 
 size_t em__arena_footprint(const em_arena *a)

@@ -268,6 +268,7 @@ em_status em__blocks_put(em__blocks *b, int rdd, int part, em_storage level,
         st = spill_block(b, blk);
     } else if (blk->bytes > b->budget) {
         st = EM_ECANCELED; /* does not fit: not stored */
+        blk->bytes = 0;    /* never charged */
     } else {
         make_room(b, blk->bytes);
         b->mem_bytes += blk->bytes;
@@ -287,6 +288,7 @@ em_status em__blocks_put(em__blocks *b, int rdd, int part, em_storage level,
     pthread_mutex_unlock(&b->lock);
     return st == EM_ECANCELED ? EM_OK : st;
 out_free:
+    blk->bytes = 0; /* never charged */
     block_free(b, blk);
     return st;
 }
@@ -373,8 +375,9 @@ em_status em__blocks_get(em__blocks *b, int rdd, int part, em_task *t,
     blk->pins--;
     if (st == EM_ENOENT && !blk->is_dead && (i = find(b, rdd, part)) !=
         SIZE_MAX && b->v[i] == blk)
-        block_remove(b, i); /* its file vanished: forget it */
-    if (blk->is_dead && blk->pins == 0)
+        block_remove(b, i); /* its file vanished: forget it (and free it,
+                               or mark it dead while others read it) */
+    else if (blk->is_dead && blk->pins == 0)
         block_free(b, blk);
     pthread_mutex_unlock(&b->lock);
     return st;

@@ -62,6 +62,11 @@ struct em_rdd {
     em_arena *arena;             /* node memory: env copies, parameters */
     em_storage storage;          /* persistence level */
     struct em__blocks *blocks;   /* the context's block store */
+    struct em__shuffle **shuffles; /* per parent: its shuffle, or NULL when
+                                      the dependency is narrow */
+    const struct em__partitioner *partitioner; /* how the node's records
+                                      are partitioned by key, or NULL */
+    unsigned visit;              /* scheduler's traversal mark */
     em_rdd *next;                /* the context's list of nodes */
 };
 

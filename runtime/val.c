@@ -196,9 +196,13 @@ em_status em_val_copy(em_arena *a, em_val v, em_val *out)
     case EM_VEC:
         if (v.len == 0)
             break;
-        c.u.vec = em__arena_dup(a, v.u.vec, v.len * sizeof(double));
-        if (c.u.vec == NULL)
-            return EM_ENOMEM;
+        {
+            double *x = em__arena_alloc(a, v.len * sizeof(double), 16);
+            if (x == NULL)
+                return EM_ENOMEM;
+            memcpy(x, v.u.vec, v.len * sizeof(double));
+            c.u.vec = x;
+        }
         break;
     case EM_SPVEC:
         return em_spvec_make(a, v.u.sp->dim, v.u.sp->idx, v.u.sp->val, v.len,

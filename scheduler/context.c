@@ -9,6 +9,7 @@
 
 #include "ctx.h"
 #include "job.h"
+#include "shuffle.h"
 #include "runtime/arena.h"
 #include "runtime/buf.h"
 #include "runtime/err.h"
@@ -22,7 +23,13 @@ em_status em_parse_size(const char *s, int64_t *out)
 
     if (s == NULL || !isdigit((unsigned char)s[0]))
         return em__err(EM_EINVAL, "invalid size '%s'", s ? s : "");
-    x = strtod(s, &end);
+    end = (char *)s;
+    while (isdigit((unsigned char)*end))
+        end++;
+    if (*end == '.') /* digits, an optional fraction, then the suffix */
+        for (end++; isdigit((unsigned char)*end);)
+            end++;
+    x = strtod(s, NULL);
     switch (tolower((unsigned char)*end)) {
     case 't': mult <<= 10; /* fall through */
     case 'g': mult <<= 10; /* fall through */
@@ -143,6 +150,7 @@ em_ctx *em_ctx_create(const em_conf *conf)
         goto out_free;
     ctx->default_parallelism =
         c.default_parallelism > 0 ? c.default_parallelism : ctx->threads;
+    ctx->has_default_parallelism = c.default_parallelism > 0;
     ctx->memory_bytes = c.memory_bytes > 0 ? c.memory_bytes : half_of_ram();
     ctx->has_progress = c.progress > 0 ||
                         (c.progress == 0 && isatty(STDERR_FILENO));
@@ -175,6 +183,7 @@ void em_ctx_destroy(em_ctx *ctx)
         em__mem_free(r, sizeof(*r));
     }
     em__blocks_destroy(ctx->blocks);
+    em__shuffles_free(ctx);
     em__shared_vars_free(ctx);
     free_str(ctx->master);
     free_str(ctx->app_name);

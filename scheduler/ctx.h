@@ -24,6 +24,7 @@ struct em_ctx {
     int threads;               /* task threads (local master) */
     int max_attempts;          /* attempts per task before the job fails */
     int default_parallelism;   /* partitions when none is given */
+    bool has_default_parallelism; /* set in the configuration */
     int64_t memory_bytes;      /* executor memory budget */
     char *local_dir;           /* scratch files */
     bool has_progress;         /* draw the progress bar on stderr */
@@ -35,6 +36,12 @@ struct em_ctx {
     int next_stage_id;
     em__blocks *blocks;        /* cached partitions */
     struct em__pool *pool;     /* task threads */
+    struct em__shuffle *shuffles; /* every shuffle, newest first */
+    int next_shuffle_id;
+    char *shuffle_dir;         /* map output files, made on first use */
+    unsigned visit_epoch;      /* lineage traversals */
+    int64_t stages_run;        /* statistics, for tests and progress */
+    int64_t map_tasks_run;
 
     struct em_broadcast **bcasts; /* by id - 1; NULL once destroyed */
     size_t nbcasts, bcasts_cap;

@@ -32,6 +32,13 @@ em_status em__job_run(em_ctx *ctx, em_rdd *rdd, const int *parts, int n,
 
 void em__job_result_fini(em__job_result *r);
 
+/* Runs one stage: fn over the given partitions of rdd, without looking at
+ * shuffle dependencies (their map outputs must exist). em__job_run is
+ * em__shuffle_prepare followed by this, retried when a task reports a
+ * fetch failure (EM_EFETCH). */
+em_status em__stage_run(em_ctx *ctx, em_rdd *rdd, const int *parts, int n,
+                        em__task_fn fn, void *arg, em__job_result *out);
+
 /* The thread pool. */
 struct em__pool *em__pool_create(em_ctx *ctx, int threads);
 void em__pool_destroy(struct em__pool *p);

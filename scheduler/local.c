@@ -10,6 +10,7 @@
 
 #include "ctx.h"
 #include "job.h"
+#include "shuffle.h"
 #include "runtime/arena.h"
 #include "runtime/err.h"
 #include "runtime/mem.h"
@@ -108,7 +109,8 @@ static void finish_attempt(em__pool *p, job *j, task_slot s, em_status st,
         return;
     }
     em__err_save(msg, sizeof(msg));
-    if (st != EM_ENOMEM && s.attempt + 1 < p->ctx->max_attempts) {
+    if (st != EM_ENOMEM && st != EM_EFETCH &&
+        s.attempt + 1 < p->ctx->max_attempts) {
         s.attempt++;
         j->queue[(j->qhead + j->qlen++) % j->n] = s;
         pthread_cond_broadcast(&p->work);
@@ -119,7 +121,7 @@ static void finish_attempt(em__pool *p, job *j, task_slot s, em_status st,
     snprintf(j->message, sizeof(j->message),
              "job %d aborted: task %d.%d of stage %d (partition %d) failed: "
              "%.900s", j->id, s.part, s.attempt, j->stage_id, s.part, msg);
-    if (st == EM_ENOMEM)
+    if (st == EM_ENOMEM || st == EM_EFETCH)
         snprintf(j->message, sizeof(j->message), "%s", msg);
     j->done++;
 }
@@ -154,6 +156,7 @@ static void *task_thread(void *arg)
         }
         j->running++;
         pthread_mutex_unlock(&p->lock);
+        memset(&t, 0, sizeof(t));
         if (scratch == NULL)
             st = em__oom();
         else
@@ -259,8 +262,8 @@ static em_status job_alloc(job *j, int n, em__job_result *out)
     return EM_ENOMEM;
 }
 
-em_status em__job_run(em_ctx *ctx, em_rdd *rdd, const int *parts, int n,
-                      em__task_fn fn, void *arg, em__job_result *out)
+em_status em__stage_run(em_ctx *ctx, em_rdd *rdd, const int *parts, int n,
+                        em__task_fn fn, void *arg, em__job_result *out)
 {
     em__pool *p = ctx->pool;
     struct timespec until;
@@ -278,8 +281,9 @@ em_status em__job_run(em_ctx *ctx, em_rdd *rdd, const int *parts, int n,
     j.n = n;
     j.res = out;
     pthread_mutex_lock(&ctx->lock);
-    j.id = ctx->next_job_id++;
+    j.id = ctx->next_job_id;
     j.stage_id = ctx->next_stage_id++;
+    ctx->stages_run++;
     pthread_mutex_unlock(&ctx->lock);
     for (int i = 0; i < n; i++) {
         j.queue[i].index = i;
@@ -323,4 +327,26 @@ void em__job_result_fini(em__job_result *r)
     em__mem_free(r->arenas, n * sizeof(*r->arenas));
     em__mem_free(r->vals, n * sizeof(*r->vals));
     memset(r, 0, sizeof(*r));
+}
+
+/* Attempts of a job's final stage after fetch failures, as Spark's
+ * stage attempts. */
+#define MAX_STAGE_ATTEMPTS 4
+
+em_status em__job_run(em_ctx *ctx, em_rdd *rdd, const int *parts, int n,
+                      em__task_fn fn, void *arg, em__job_result *out)
+{
+    em_status st = EM_OK;
+
+    for (int attempt = 0; attempt < MAX_STAGE_ATTEMPTS; attempt++) {
+        st = em__shuffle_prepare(ctx, rdd);
+        if (st == EM_OK)
+            st = em__stage_run(ctx, rdd, parts, n, fn, arg, out);
+        if (st != EM_EFETCH)
+            break;
+    }
+    pthread_mutex_lock(&ctx->lock);
+    ctx->next_job_id++;
+    pthread_mutex_unlock(&ctx->lock);
+    return st;
 }

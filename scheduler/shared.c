@@ -31,7 +31,8 @@ struct em_accum {
     em_ctx *ctx;
     int id;             /* 1-based */
     em_accum_kind kind;
-    em_arena *arena;    /* value, zero, merge env, ref */
+    em_arena *arena;    /* zero, merge env, ref */
+    em_arena *val_arena; /* the value alone, replaced on every update */
     em_val value;
     em_val zero;
     em_fn merge;
@@ -148,8 +149,29 @@ void em_broadcast_destroy(em_broadcast *b)
 
 /* ---- accumulators ---- */
 
+/* Replaces the value with a copy of v in a fresh arena, so updates do
+ * not accumulate garbage. Called with the context lock held or before the
+ * accumulator is shared. */
+static em_status accum_store(em_accum *acc, em_val v)
+{
+    em_arena *fresh = em__arena_create(256);
+    em_val c;
+
+    if (fresh == NULL)
+        return EM_ENOMEM;
+    if (em_val_copy(fresh, v, &c) != EM_OK) {
+        em__arena_destroy(fresh);
+        return EM_ENOMEM;
+    }
+    em__arena_destroy(acc->val_arena);
+    acc->val_arena = fresh;
+    acc->value = c;
+    return EM_OK;
+}
+
 static void accum_free(em_accum *a)
 {
+    em__arena_destroy(a->val_arena);
     em__arena_destroy(a->arena);
     em__mem_free(a, sizeof(*a));
 }
@@ -169,7 +191,7 @@ em_accum *em_ctx_accumulator(em_ctx *ctx, em_accum_kind kind, em_val initial,
     a->ctx = ctx;
     a->kind = kind;
     a->arena = em__arena_create(0);
-    if (a->arena == NULL || em_val_copy(a->arena, initial, &a->value) ||
+    if (a->arena == NULL || accum_store(a, initial) ||
         em_val_copy(a->arena, zero, &a->zero) ||
         em_val_copy(a->arena, merge.env, &a->merge.env))
         goto out_free;
@@ -283,7 +305,7 @@ em_status em__accums_merge(em_ctx *ctx, em_task *t)
             continue;
         st = combine(acc, &drv, acc->value, ups[2 * i + 1], &sum);
         if (st == EM_OK)
-            st = em_val_copy(acc->arena, sum, &acc->value);
+            st = accum_store(acc, sum);
     }
     em__arena_destroy(drv.scratch);
     return st;
@@ -313,7 +335,7 @@ em_status em_accum_set(em_accum *acc, em_val v)
         return em__err(EM_ESTATE, "accumulator %d: its value can only be "
                        "set on the driver", acc->id);
     pthread_mutex_lock(&acc->ctx->lock);
-    st = em_val_copy(acc->arena, v, &acc->value);
+    st = accum_store(acc, v);
     pthread_mutex_unlock(&acc->ctx->lock);
     return st;
 }

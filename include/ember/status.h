@@ -29,7 +29,8 @@ extern "C" {
     X(ENOENT, -9, "not found")                                                 \
     X(ESTATE, -10, "invalid state")                                            \
     X(ETYPE, -11, "wrong type")                                                \
-    X(ECANCELED, -12, "canceled")
+    X(ECANCELED, -12, "canceled")                                              \
+    X(EFETCH, -13, "shuffle output lost or corrupt")
 
 typedef enum em_status {
 #define EM_STATUS_ENUM(name, code, msg) EM_##name = code,

@@ -159,10 +159,10 @@ em_status em_rdd_take(em_rdd *rdd, int64_t n, em_arena *a, em_val *out)
             /* grow as Spark does: 4x without data, else by estimate */
             try = (int64_t)scanned * 4;
             if (vs.n > 0) {
-                int64_t est = (int64_t)ceil(1.5 * (double)n * scanned /
-                                            (double)vs.n) - scanned;
-                if (est < try)
-                    try = est > 1 ? est : 1;
+                double est = ceil(1.5 * (double)n * scanned / (double)vs.n) -
+                             scanned;
+                if (est < (double)try)
+                    try = est > 1 ? (int64_t)est : 1;
             }
         }
         if (try > rdd->nparts - scanned)

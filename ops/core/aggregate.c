@@ -101,13 +101,15 @@ static em_status combine_tree(em_ctx *ctx, const em_fn *comb, em_val *vals,
         for (size_t g = 0; g < n && st == EM_OK; g += fan, m++) {
             em_val cur = vals[g];
             for (size_t i = g + 1; i < g + fan && i < n && st == EM_OK; i++) {
-                em_val args[2] = {cur.u.arr[0], vals[i].u.arr[0]}, r, *it;
+                em_val args[2], r, *it;
                 if (vals[i].len == 0)
                     continue;
                 if (cur.len == 0) {
                     cur = vals[i];
                     continue;
                 }
+                args[0] = cur.u.arr[0];
+                args[1] = vals[i].u.arr[0];
                 st = em__fn_call(&drv, comb, args, 2, &r);
                 if (st == EM_OK && (it = em_array_make(a, 1, &cur)) == NULL)
                     st = EM_ENOMEM;
@@ -390,10 +392,12 @@ static int bucket_of(const hist_args *h, double x)
         return -1;
     if (x == hi)
         return h->nb - 1;
-    if (h->is_even) {
+    if (h->is_even && isfinite(hi - lo)) {
         int b = (int)((x - lo) / (hi - lo) * h->nb);
         if (b >= h->nb)
             b = h->nb - 1;
+        if (b < 0)
+            b = 0;
         /* guard against rounding at the edges */
         while (b > 0 && x < h->bounds[b])
             b--;
@@ -460,8 +464,10 @@ static em_status even_bounds(em_rdd *rdd, int nb, em_arena *a,
     if ((b = em__arena_alloc(a, ((size_t)nb + 1) * sizeof(double), 8)) ==
         NULL)
         return EM_ENOMEM;
+    /* a weighted mean of the ends never overflows, even for spans wider
+     * than the largest double */
     for (int i = 0; i <= nb; i++)
-        b[i] = s.min + (s.max - s.min) * i / nb;
+        b[i] = s.min * ((double)(nb - i) / nb) + s.max * ((double)i / nb);
     b[nb] = s.max;
     *bounds_out = b;
     *nb_out = nb;

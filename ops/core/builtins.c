@@ -74,15 +74,19 @@ em_status em_op_concat(em_task *t, const em_val *env, const em_val *args,
         items = em_array_make(em_task_arena(t), (size_t)a.len + b.len, out);
         if (items == NULL)
             return EM_ENOMEM;
-        memcpy(items, a.u.arr, a.len * sizeof(em_val));
-        memcpy(items + a.len, b.u.arr, b.len * sizeof(em_val));
+        if (a.len)
+            memcpy(items, a.u.arr, a.len * sizeof(em_val));
+        if (b.len)
+            memcpy(items + a.len, b.u.arr, b.len * sizeof(em_val));
         return EM_OK;
     }
     d = em__arena_alloc(em_task_arena(t), (size_t)a.len + b.len, 1);
     if (d == NULL)
         return EM_ENOMEM;
-    memcpy(d, a.u.s, a.len);
-    memcpy(d + a.len, b.u.s, b.len);
+    if (a.len)
+        memcpy(d, a.u.s, a.len);
+    if (b.len)
+        memcpy(d + a.len, b.u.s, b.len);
     *out = a;
     out->len = a.len + b.len;
     out->u.s = d;

@@ -42,6 +42,8 @@ em_rdd *em__narrow_new(em_rdd *parent, const em__narrow_kind *kind, em_fn f)
         return NULL;
     if (em__rdd_set_fn(r, f, &r->fn) != EM_OK)
         return NULL; /* the node is freed with the context */
+    if (kind->keeps_partitioner)
+        r->partitioner = parent->partitioner;
     return r;
 }
 
@@ -166,17 +168,19 @@ static em_status values_push(em_rdd *rdd, em_task *t, em_val rec,
     return st != EM_OK ? st : em__sink_push(out, t, rec.u.arr[1]);
 }
 
-#define NARROW_KIND(var, name, fn)                                             \
-    static const em__narrow_kind var = {{name, em__narrow_compute, NULL}, fn}
+#define NARROW_KIND(var, name, fn, keeps)                                      \
+    static const em__narrow_kind var = {{name, em__narrow_compute, NULL},     \
+                                        fn, keeps}
 
-NARROW_KIND(map_kind, "map", map_push);
-NARROW_KIND(filter_kind, "filter", filter_push);
-NARROW_KIND(flat_map_kind, "flatMap", flat_map_push);
-NARROW_KIND(key_by_kind, "keyBy", key_by_push);
-NARROW_KIND(map_values_kind, "mapValues", map_values_push);
-NARROW_KIND(flat_map_values_kind, "flatMapValues", flat_map_values_push);
-NARROW_KIND(keys_kind, "keys", keys_push);
-NARROW_KIND(values_kind, "values", values_push);
+NARROW_KIND(map_kind, "map", map_push, false);
+NARROW_KIND(filter_kind, "filter", filter_push, true);
+NARROW_KIND(flat_map_kind, "flatMap", flat_map_push, false);
+NARROW_KIND(key_by_kind, "keyBy", key_by_push, false);
+NARROW_KIND(map_values_kind, "mapValues", map_values_push, true);
+NARROW_KIND(flat_map_values_kind, "flatMapValues", flat_map_values_push,
+            true);
+NARROW_KIND(keys_kind, "keys", keys_push, false);
+NARROW_KIND(values_kind, "values", values_push, false);
 
 static em_rdd *with_fn(em_rdd *rdd, const em__narrow_kind *k, em_fn f,
                        const char *op)

@@ -18,6 +18,7 @@
 typedef struct em__narrow_kind {
     em__rdd_kind base;
     em_status (*push)(em_rdd *rdd, em_task *t, em_val rec, em__sink *out);
+    bool keeps_partitioner; /* keys stay in place (filter, mapValues) */
 } em__narrow_kind;
 
 /* compute for every em__narrow_kind: pulls the parent's partition through

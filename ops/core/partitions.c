@@ -149,6 +149,10 @@ em_rdd *em_rdd_zip(em_rdd *a, em_rdd *b)
 
     EM__NEED_RDD(a);
     EM__NEED_RDD(b);
+    if (a->ctx != b->ctx) {
+        em__err(EM_EINVAL, "zip: the RDDs belong to different contexts");
+        return NULL;
+    }
     if (a->nparts != b->nparts) {
         em__err(EM_EINVAL, "zip: can only zip RDDs with the same number of "
                 "partitions (%d and %d)", a->nparts, b->nparts);

@@ -56,8 +56,10 @@ static em_status range_compute(em_rdd *rdd, int part, em_task *t,
     slice_bounds((size_t)rdd->arg.u.arr[2].u.i, rdd->nparts, part, &lo, &hi);
     for (size_t i = lo; i < hi; i++) {
         em__arena_mark m = em__arena_mark_get(t->scratch);
-        em_status st = em__sink_push(out, t,
-                                     em_int(start + (int64_t)i * step));
+        /* wrapping arithmetic: the value is in range even when i * step
+         * alone is not */
+        uint64_t x = (uint64_t)start + (uint64_t)i * (uint64_t)step;
+        em_status st = em__sink_push(out, t, em_int((int64_t)x));
         em__arena_rewind(t->scratch, m);
         if (st != EM_OK)
             return st;

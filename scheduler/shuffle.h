@@ -1,0 +1,109 @@
+/* The shuffle: what a wide dependency needs. A map task pushes its
+ * partition's pairs through a writer that partitions them by key (and
+ * combines values per key when the operator allows), spills sorted-by-
+ * partition runs to disk when over its memory share, and leaves one file
+ * with one checksummed segment per reduce partition. A reduce task reads
+ * its segment from every map output and verifies it; a missing or corrupt
+ * segment is a fetch failure (EM_EFETCH) that makes the scheduler rerun
+ * exactly the map tasks whose output was lost. See docs/shuffle.md.
+ *
+ * Map output file (all integers little-endian):
+ *
+ *   offset        size        content
+ *   0             off[1]      segment 0: msgpack records, concatenated
+ *   off[r]        off[r+1]-.. segment r
+ *   off[R]        8*(R+1)     the offsets off[0..R]
+ *   ..            4*R         CRC-32 of each segment
+ *   ..            8           R (u32), magic "EMSH" (u32 0x48534d45)
+ *
+ * The driver keeps the offsets and checksums in memory; the footer makes a
+ * file self-describing for the worker pool's block server.
+ */
+#ifndef EMBER_SCHEDULER_SHUFFLE_H
+#define EMBER_SCHEDULER_SHUFFLE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ember.h"
+#include "runtime/rdd.h"
+
+typedef enum em__part_kind {
+    EM__PART_HASH = 0,  /* stable hash of the key modulo n */
+    EM__PART_RANGE,     /* sorted bounds from a sample */
+    EM__PART_USER,      /* a function key -> int, modulo n */
+} em__part_kind;
+
+/* How keys map to reduce partitions. */
+typedef struct em__partitioner {
+    em__part_kind kind;
+    int n;              /* partitions */
+    em_val bounds;      /* RANGE: n-1 sorted keys (owned by the node) */
+    bool is_desc;       /* RANGE: descending order */
+    em_fn fn;           /* USER: the function; RANGE: optional key fn */
+} em__partitioner;
+
+/* True when both send every key to the same partition. */
+bool em__partitioner_eq(const em__partitioner *a, const em__partitioner *b);
+
+/* The partition of key. */
+em_status em__partitioner_of(const em__partitioner *p, em_task *t,
+                             em_val key, int *out);
+
+/* Combining values per key (combineByKey's three functions). */
+typedef struct em__aggregator {
+    em_fn create;           /* v -> c; none: merge_value(zero, v) */
+    em_val zero;            /* the start of every key's combiner when
+                               create is none (foldByKey, aggregateByKey) */
+    em_fn merge_value;      /* c, v -> c */
+    em_fn merge_combiners;  /* c, c -> c */
+    bool map_side_combine;  /* combine before writing map output */
+} em__aggregator;
+
+/* Starts a combiner from a value: create(v), or merge_value(zero, v). */
+em_status em__agg_create(const em__aggregator *agg, em_task *t, em_val v,
+                         em_val *out);
+
+/* One map task's output. */
+typedef struct em__map_output {
+    char *path;         /* the file; NULL while missing */
+    uint64_t *offsets;  /* nreduce + 1 */
+    uint32_t *crcs;     /* nreduce */
+} em__map_output;
+
+typedef struct em__shuffle {
+    int id;
+    em_ctx *ctx;
+    em_rdd *parent;          /* the map side */
+    int nmaps;
+    em__partitioner part;    /* nreduce is part.n */
+    em__aggregator agg;
+    bool has_agg;
+    pthread_mutex_t lock;    /* outs */
+    em__map_output *outs;    /* nmaps */
+    struct em__shuffle *next; /* the context's list */
+} em__shuffle;
+
+/* Makes a shuffle of parent's pairs by p (copied; the caller keeps
+ * bounds alive in the reduce node), with an optional aggregator. Owned by
+ * the context. */
+em__shuffle *em__shuffle_new(em_rdd *parent, const em__partitioner *p,
+                             const em__aggregator *agg);
+
+/* Runs the map tasks of every shuffle in rdd's lineage whose output is
+ * missing, parents first. */
+em_status em__shuffle_prepare(em_ctx *ctx, em_rdd *rdd);
+
+/* Pushes the records of reduce partition r, from every map output, into
+ * out. EM_EFETCH when an output is missing or corrupt (that output is then
+ * forgotten, so the next prepare recomputes it). */
+em_status em__shuffle_read(em__shuffle *s, int r, em_task *t, em__sink *out);
+
+/* The per-task memory share for shuffle buffers. */
+int64_t em__task_budget(const em_ctx *ctx);
+
+/* Frees every shuffle of the context and removes its files. */
+void em__shuffles_free(em_ctx *ctx);
+
+#endif /* EMBER_SCHEDULER_SHUFFLE_H */
