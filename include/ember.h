@@ -313,6 +313,21 @@ EM_API em_storage em_rdd_storage(const em_rdd *rdd);
 /* How many of the RDD's partitions are held by the block store now. */
 EM_API int em_rdd_cached_partitions(const em_rdd *rdd);
 
+/* Sets the directory checkpoints are written to (made if missing; a
+ * subdirectory per context is created inside). */
+EM_API em_status em_ctx_set_checkpoint_dir(em_ctx *ctx, const char *dir);
+/* Marks the RDD to be saved to the checkpoint directory by the next job
+ * that computes it; afterwards its lineage is cut and later jobs read the
+ * saved partitions. Persist the RDD first, or it is computed twice (once
+ * for the job, once to save it), as in Spark. EM_ESTATE without a
+ * checkpoint directory. */
+EM_API em_status em_rdd_checkpoint(em_rdd *rdd);
+/* As checkpoint, but the partitions are kept by the block store at
+ * MEMORY_AND_DISK instead of in files: faster, not reliable (a lost block
+ * is an error, since the lineage is gone). */
+EM_API em_status em_rdd_local_checkpoint(em_rdd *rdd);
+EM_API bool em_rdd_is_checkpointed(const em_rdd *rdd);
+
 /* ------------------------------------------------------------------ */
 /* Inspection                                                           */
 /* ------------------------------------------------------------------ */

@@ -151,8 +151,10 @@ static em_status write_file(em__blocks *b, const em__buf *data, char **path_out)
             return em__err(EM_EIO, "block store: cannot create directory "
                            "%s: %s", path, strerror(errno));
         b->dir = em__mem_strdup(path);
-        if (b->dir == NULL)
+        if (b->dir == NULL) {
+            rmdir(path);
             return EM_ENOMEM;
+        }
     }
     snprintf(path, sizeof(path), "%s/block-%llu", b->dir,
              (unsigned long long)b->file_seq++);

@@ -4,7 +4,13 @@
 #include <stdio.h>
 #include <string.h>
 
-static _Thread_local char last_error[1024] = "success";
+/* The one thread-local of the library: the last failure's message, and a
+ * count of messages set, so a caller can tell whether a callee set one. */
+static _Thread_local struct {
+    char msg[1024];
+    unsigned gen;
+} last = {"success", 0};
+
 
 const char *em_status_name(em_status s)
 {
@@ -20,13 +26,19 @@ const char *em_status_name(em_status s)
 
 const char *em_last_error(void)
 {
-    return last_error;
+    return last.msg;
 }
 
 em_status em__errv(em_status code, const char *fmt, va_list ap)
 {
-    vsnprintf(last_error, sizeof(last_error), fmt, ap);
+    vsnprintf(last.msg, sizeof(last.msg), fmt, ap);
+    last.gen++;
     return code;
+}
+
+unsigned em__err_gen(void)
+{
+    return last.gen;
 }
 
 em_status em__err(em_status code, const char *fmt, ...)
@@ -48,5 +60,5 @@ void em__err_save(char *buf, size_t cap)
 {
     if (cap == 0)
         return;
-    snprintf(buf, cap, "%s", last_error);
+    snprintf(buf, cap, "%s", last.msg);
 }

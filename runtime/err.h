@@ -24,6 +24,10 @@ em_status em__oom(void);
  * carrying a task's message to the thread that reports it. */
 void em__err_save(char *buf, size_t cap);
 
+/* Changes whenever a message is set: compare before and after a call to
+ * know whether the callee explained its failure. */
+unsigned em__err_gen(void);
+
 /* Programmer invariants: on in debug and test builds, compiled out
  * otherwise. Never used for untrusted input. */
 #ifdef NDEBUG

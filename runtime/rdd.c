@@ -12,13 +12,15 @@
 em_status em__fn_call(em_task *t, const em_fn *f, const em_val *args,
                       size_t nargs, em_val *out)
 {
+    unsigned gen = em__err_gen();
     em_status st;
 
     *out = em_nil();
     st = f->call(t, &f->env, args, nargs, out);
-    if (st == EM_OK || st == EM_EUSER || st == EM_ENOMEM)
-        return st;
-    return st; /* the function set its message with em__err or fail */
+    if (st != EM_OK && em__err_gen() == gen)
+        return em__err(st, "a user function failed with %s and no message",
+                       em_status_name(st));
+    return st;
 }
 
 bool em__val_truthy(em_val v)

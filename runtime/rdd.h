@@ -44,7 +44,13 @@ typedef struct em__rdd_kind {
     void (*free_state)(em_rdd *rdd);
 } em__rdd_kind;
 
-#define EM__MAX_PARENTS_INLINE 2
+/* Checkpoint states of a node. */
+enum em__ckpt_state {
+    EM__CKPT_NONE = 0,
+    EM__CKPT_MARKED,        /* checkpoint() called, not written yet */
+    EM__CKPT_LOCAL_MARKED,  /* localCheckpoint() called */
+    EM__CKPT_DONE,          /* saved; lineage cut */
+};
 
 struct em_rdd {
     em_ctx *ctx;                 /* owner */
@@ -67,6 +73,7 @@ struct em_rdd {
     const struct em__partitioner *partitioner; /* how the node's records
                                       are partitioned by key, or NULL */
     unsigned visit;              /* scheduler's traversal mark */
+    int checkpoint;              /* em__ckpt_state */
     em_rdd *next;                /* the context's list of nodes */
 };
 

@@ -170,8 +170,10 @@ em_status em_val_copy(em_arena *a, em_val v, em_val *out)
     case EM_STR:
     case EM_BYTES:
     case EM_HANDLE:
-        if (v.len == 0)
+        if (v.len == 0) {
+            c.u.s = ""; /* depend on nothing */
             break;
+        }
         c.u.bytes = em__arena_dup(a, v.u.bytes, v.len);
         if (c.u.bytes == NULL)
             return EM_ENOMEM;
@@ -180,8 +182,10 @@ em_status em_val_copy(em_arena *a, em_val v, em_val *out)
     case EM_MAP: {
         size_t n = v.type == EM_MAP ? 2 * (size_t)v.len : v.len;
         em_val tmp;
-        if (n == 0)
+        if (n == 0) {
+            c.u.arr = NULL;
             break;
+        }
         items = em_array_make(a, n, &tmp);
         if (items == NULL)
             return EM_ENOMEM;
@@ -194,8 +198,10 @@ em_status em_val_copy(em_arena *a, em_val v, em_val *out)
         break;
     }
     case EM_VEC:
-        if (v.len == 0)
+        if (v.len == 0) {
+            c.u.vec = NULL;
             break;
+        }
         {
             double *x = em__arena_alloc(a, v.len * sizeof(double), 16);
             if (x == NULL)

@@ -90,7 +90,7 @@ em_val *em__vmap_get(const em__vmap *m, em_val key)
 
 size_t em__vmap_bytes(const em__vmap *m)
 {
-    return m->cap * sizeof(*m->slots) + em__arena_footprint(m->arena);
+    return m->cap * sizeof(*m->slots) + em_arena_used(m->arena);
 }
 
 void em__vmap_fini(em__vmap *m)

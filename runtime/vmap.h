@@ -36,7 +36,8 @@ em_val *em__vmap_upsert(em__vmap *m, em_val key, bool *is_new_out);
 /* The value slot of key, or NULL when absent. */
 em_val *em__vmap_get(const em__vmap *m, em_val key);
 
-/* Bytes the map holds (slots and arena), for budgets. */
+/* Bytes the map uses (slots and what its arena handed out), for
+ * budgets. */
 size_t em__vmap_bytes(const em__vmap *m);
 
 void em__vmap_fini(em__vmap *m);

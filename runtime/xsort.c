@@ -26,14 +26,14 @@ em_status em__xsort_init(em__xsort *x, int64_t budget, const char *dir,
 
 size_t em__xsort_bytes(const em__xsort *x)
 {
-    return em__part_bytes(&x->mem);
+    return em_arena_used(x->mem.arena) + x->mem.n * sizeof(em_val);
 }
 
 em_status em__xsort_add(em__xsort *x, em_val v)
 {
     em_status st = em__part_push(&x->mem, v);
 
-    if (st == EM_OK && (int64_t)em__part_bytes(&x->mem) > x->budget)
+    if (st == EM_OK && (int64_t)em__xsort_bytes(x) > x->budget)
         st = em__xsort_spill(x);
     return st;
 }

@@ -2,6 +2,7 @@
  * registry that owns every RDD, persistence calls and inspection.
  */
 #include <ctype.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,10 @@ em_status em_parse_size(const char *s, int64_t *out)
     *out = (int64_t)(x * (double)mult);
     return EM_OK;
 }
+
+/* Serial numbers of contexts: references to broadcasts and accumulators
+ * carry their context's, so one context cannot resolve another's. */
+static atomic_uint_least64_t ctx_serials;
 
 static int online_cpus(void)
 {
@@ -141,6 +146,8 @@ em_ctx *em_ctx_create(const em_conf *conf)
     if (ctx == NULL)
         return NULL;
     pthread_mutex_init(&ctx->lock, NULL);
+    pthread_mutex_init(&ctx->job_lock, NULL);
+    ctx->serial = atomic_fetch_add(&ctx_serials, 1) + 1;
     if (parse_master(master, &ctx->threads, &ctx->max_attempts) != EM_OK)
         goto out_free;
     ctx->master = dup_or_null(master, &st);
@@ -184,10 +191,12 @@ void em_ctx_destroy(em_ctx *ctx)
     }
     em__blocks_destroy(ctx->blocks);
     em__shuffles_free(ctx);
+    em__checkpoint_free(ctx);
     em__shared_vars_free(ctx);
     free_str(ctx->master);
     free_str(ctx->app_name);
     free_str(ctx->local_dir);
+    pthread_mutex_destroy(&ctx->job_lock);
     pthread_mutex_destroy(&ctx->lock);
     em__mem_free(ctx, sizeof(*ctx));
 }

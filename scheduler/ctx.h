@@ -30,6 +30,10 @@ struct em_ctx {
     bool has_progress;         /* draw the progress bar on stderr */
 
     pthread_mutex_t lock;      /* nodes, ids, broadcasts, accumulators */
+    pthread_mutex_t job_lock;  /* stages from several driver threads run
+                                  one after another */
+    uint64_t serial;           /* unique in the process: tells references
+                                  of different contexts apart */
     em_rdd *nodes;             /* every node, newest first */
     int next_rdd_id;
     int next_job_id;
@@ -39,6 +43,8 @@ struct em_ctx {
     struct em__shuffle *shuffles; /* every shuffle, newest first */
     int next_shuffle_id;
     char *shuffle_dir;         /* map output files, made on first use */
+    char *checkpoint_dir;      /* this context's checkpoint directory */
+    bool has_marked_checkpoints; /* some node waits to be checkpointed */
     unsigned visit_epoch;      /* lineage traversals */
     int64_t stages_run;        /* statistics, for tests and progress */
     int64_t map_tasks_run;

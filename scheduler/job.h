@@ -39,6 +39,10 @@ void em__job_result_fini(em__job_result *r);
 em_status em__stage_run(em_ctx *ctx, em_rdd *rdd, const int *parts, int n,
                         em__task_fn fn, void *arg, em__job_result *out);
 
+/* Saves the marked checkpoints in rdd's lineage (after a job over it). */
+em_status em__checkpoint_after_job(em_ctx *ctx, em_rdd *rdd);
+void em__checkpoint_free(em_ctx *ctx);
+
 /* The thread pool. */
 struct em__pool *em__pool_create(em_ctx *ctx, int threads);
 void em__pool_destroy(struct em__pool *p);

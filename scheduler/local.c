@@ -158,6 +158,8 @@ static void *task_thread(void *arg)
         pthread_mutex_unlock(&p->lock);
         memset(&t, 0, sizeof(t));
         if (scratch == NULL)
+            scratch = em__arena_create(0); /* retry after a failure */
+        if (scratch == NULL)
             st = em__oom();
         else
             st = run_attempt(p, j, s, scratch, &res, &val, &t);
@@ -291,6 +293,7 @@ em_status em__stage_run(em_ctx *ctx, em_rdd *rdd, const int *parts, int n,
     }
     j.qlen = n;
 
+    pthread_mutex_lock(&ctx->job_lock); /* one stage at a time */
     pthread_mutex_lock(&p->lock);
     p->cur = &j;
     pthread_cond_broadcast(&p->work);
@@ -306,6 +309,7 @@ em_status em__stage_run(em_ctx *ctx, em_rdd *rdd, const int *parts, int n,
     }
     p->cur = NULL;
     pthread_mutex_unlock(&p->lock);
+    pthread_mutex_unlock(&ctx->job_lock);
     draw_progress(&j, true);
 
     em__mem_free(j.queue, (size_t)(n ? n : 1) * sizeof(*j.queue));
@@ -348,5 +352,10 @@ em_status em__job_run(em_ctx *ctx, em_rdd *rdd, const int *parts, int n,
     pthread_mutex_lock(&ctx->lock);
     ctx->next_job_id++;
     pthread_mutex_unlock(&ctx->lock);
+    if (st == EM_OK && ctx->has_marked_checkpoints) {
+        st = em__checkpoint_after_job(ctx, rdd);
+        if (st != EM_OK)
+            em__job_result_fini(out);
+    }
     return st;
 }

@@ -39,29 +39,36 @@ struct em_accum {
     em_val ref;
 };
 
-static em_status make_ref(em_arena *a, uint16_t kind, int id, em_val *out)
+/* A reference's state: the owning context's serial, then the id. */
+static em_status make_ref(em_ctx *ctx, em_arena *a, uint16_t kind, int id,
+                          em_val *out)
 {
-    int64_t *state = em__arena_alloc(a, sizeof(*state), 8);
+    int64_t *state = em__arena_alloc(a, 2 * sizeof(*state), 8);
 
     if (state == NULL)
         return EM_ENOMEM;
-    *state = id;
+    state[0] = (int64_t)ctx->serial;
+    state[1] = id;
     memset(out, 0, sizeof(*out));
     out->type = EM_HANDLE;
     out->kind = kind;
-    out->len = sizeof(*state);
+    out->len = 2 * sizeof(*state);
     out->u.state = state;
     return EM_OK;
 }
 
-static int ref_id(em_val ref, uint16_t kind)
+/* The id of a reference of this kind made by ctx, or -1. */
+static int ref_id(const em_ctx *ctx, em_val ref, uint16_t kind)
 {
-    int64_t id;
+    int64_t state[2];
 
-    if (ref.type != EM_HANDLE || ref.kind != kind || ref.len != sizeof(id))
+    if (ref.type != EM_HANDLE || ref.kind != kind ||
+        ref.len != sizeof(state))
         return -1;
-    memcpy(&id, ref.u.state, sizeof(id));
-    return (int)id;
+    memcpy(state, ref.u.state, sizeof(state));
+    if ((uint64_t)state[0] != ctx->serial)
+        return -1;
+    return (int)state[1];
 }
 
 static void bcast_free(em_broadcast *b)
@@ -97,7 +104,7 @@ em_broadcast *em_ctx_broadcast(em_ctx *ctx, em_val v)
     b->id = (int)++ctx->nbcasts;
     ctx->bcasts[b->id - 1] = b;
     pthread_mutex_unlock(&ctx->lock);
-    if (make_ref(b->arena, KIND_BCAST_REF, b->id, &b->ref) != EM_OK) {
+    if (make_ref(ctx, b->arena, KIND_BCAST_REF, b->id, &b->ref) != EM_OK) {
         em_broadcast_destroy(b);
         return NULL;
     }
@@ -121,11 +128,12 @@ em_status em_broadcast_value(const em_broadcast *b, em_val *out)
 em_status em_task_broadcast(em_task *t, em_val ref, em_val *out)
 {
     em_ctx *ctx = t->ctx;
-    int id = ref_id(ref, KIND_BCAST_REF);
+    int id = ref_id(ctx, ref, KIND_BCAST_REF);
     em_broadcast *b = NULL;
 
     if (id < 1)
-        return em__err(EM_EINVAL, "not a broadcast reference");
+        return em__err(EM_EINVAL, "not a broadcast reference of this "
+                       "context");
     pthread_mutex_lock(&ctx->lock);
     if ((size_t)id <= ctx->nbcasts)
         b = ctx->bcasts[id - 1];
@@ -207,7 +215,7 @@ em_accum *em_ctx_accumulator(em_ctx *ctx, em_accum_kind kind, em_val initial,
     a->id = (int)++ctx->naccums;
     ctx->accums[a->id - 1] = a;
     pthread_mutex_unlock(&ctx->lock);
-    if (make_ref(a->arena, KIND_ACCUM_REF, a->id, &a->ref) != EM_OK)
+    if (make_ref(ctx, a->arena, KIND_ACCUM_REF, a->id, &a->ref) != EM_OK)
         return NULL; /* freed with the context */
     return a;
 out_free:
@@ -243,7 +251,7 @@ static em_status combine(em_accum *acc, em_task *t, em_val a, em_val b,
 
 static em_accum *accum_lookup(em_ctx *ctx, em_val ref)
 {
-    int id = ref_id(ref, KIND_ACCUM_REF);
+    int id = ref_id(ctx, ref, KIND_ACCUM_REF);
     em_accum *a = NULL;
 
     pthread_mutex_lock(&ctx->lock);
@@ -261,7 +269,8 @@ em_status em_task_accum_add(em_task *t, em_val ref, em_val v)
     em_status st;
 
     if (acc == NULL)
-        return em__err(EM_EINVAL, "not an accumulator reference");
+        return em__err(EM_EINVAL, "not an accumulator reference of this "
+                       "context");
     if (t->acc_arena == NULL && (t->acc_arena = em__arena_create(0)) == NULL)
         return EM_ENOMEM;
     ups = t->acc_updates;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ctx.h"
@@ -159,7 +160,7 @@ int64_t em__task_budget(const em_ctx *ctx)
 {
     int64_t b = ctx->memory_bytes / 2 / (ctx->threads > 0 ? ctx->threads : 1);
 
-    return b > 4096 ? b : 4096;
+    return b > 65536 ? b : 65536; /* below this, runs get too small */
 }
 
 /* Makes (once) the context's directory for map outputs; returns a new
@@ -332,8 +333,8 @@ out:
 
 static int64_t writer_bytes(const writer *w)
 {
-    int64_t n = (int64_t)em__arena_footprint(w->arena) +
-                (int64_t)(w->cap * sizeof(entry));
+    int64_t n = (int64_t)em_arena_used(w->arena) +
+                (int64_t)(w->n * sizeof(entry));
 
     if (w->is_combining)
         n += (int64_t)em__vmap_bytes(&w->combine);
@@ -603,14 +604,31 @@ em_status em__shuffle_prepare(em_ctx *ctx, em_rdd *rdd)
 
 /* ---- the reduce-side reader ---- */
 
+/* The size a map output file must have: its segments and the footer. */
+static uint64_t file_size(const em__shuffle *s, const em__map_output *o)
+{
+    return o->offsets[s->part.n] + 8 * ((uint64_t)s->part.n + 1) +
+           4 * (uint64_t)s->part.n + 8;
+}
+
 static em_status fetch_failed(em__shuffle *s, int m, const char *why)
 {
     char path[4096];
+    struct stat sb;
 
     pthread_mutex_lock(&s->lock);
     snprintf(path, sizeof(path), "%s",
              s->outs[m].path ? s->outs[m].path : "(missing)");
     output_clear(s, &s->outs[m]);
+    /* what lost one output (a cleaned directory, a dead disk) often lost
+     * others: forget every output whose file is gone or the wrong size,
+     * so one retry recomputes them all */
+    for (int i = 0; i < s->nmaps; i++) {
+        em__map_output *o = &s->outs[i];
+        if (o->path != NULL && (stat(o->path, &sb) != 0 ||
+                                (uint64_t)sb.st_size != file_size(s, o)))
+            output_clear(s, o);
+    }
     pthread_mutex_unlock(&s->lock);
     return em__err(EM_EFETCH, "shuffle %d: map output %d (%s) %s", s->id, m,
                    path, why);
@@ -619,8 +637,9 @@ static em_status fetch_failed(em__shuffle *s, int m, const char *why)
 static em_status read_segment(em__shuffle *s, int m, int r, em__buf *b)
 {
     char path[4096];
-    uint64_t from, to;
+    uint64_t from, to, size;
     uint32_t crc;
+    struct stat sb;
     int fd;
     ssize_t got;
 
@@ -633,11 +652,18 @@ static em_status read_segment(em__shuffle *s, int m, int r, em__buf *b)
     from = s->outs[m].offsets[r];
     to = s->outs[m].offsets[r + 1];
     crc = s->outs[m].crcs[r];
+    size = file_size(s, &s->outs[m]);
     pthread_mutex_unlock(&s->lock);
-    if (to == from)
-        return EM_OK;
     if ((fd = open(path, O_RDONLY)) < 0)
         return fetch_failed(s, m, "cannot be opened");
+    if (fstat(fd, &sb) != 0 || (uint64_t)sb.st_size != size) {
+        close(fd);
+        return fetch_failed(s, m, "has the wrong size");
+    }
+    if (to == from) {
+        close(fd);
+        return EM_OK;
+    }
     if (em__buf_reserve(b, to - from) == NULL) {
         close(fd);
         return EM_ENOMEM;

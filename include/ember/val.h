@@ -201,7 +201,7 @@ EM_API bool em_val_eq(em_val a, em_val b);
  * str < bytes < array < map < vec < spvec < handle; numbers by value (NaN
  * above every other number); str and bytes bytewise then by length; arrays
  * and maps elementwise then by length. */
-int em_val_cmp(em_val a, em_val b);
+EM_API int em_val_cmp(em_val a, em_val b);
 
 /* A fixed, seedless 64-bit hash consistent with em_val_eq (a float with an
  * integral value hashes as that integer). Stable across processes,

@@ -464,10 +464,14 @@ static em_status even_bounds(em_rdd *rdd, int nb, em_arena *a,
     if ((b = em__arena_alloc(a, ((size_t)nb + 1) * sizeof(double), 8)) ==
         NULL)
         return EM_ENOMEM;
-    /* a weighted mean of the ends never overflows, even for spans wider
-     * than the largest double */
-    for (int i = 0; i <= nb; i++)
-        b[i] = s.min * ((double)(nb - i) / nb) + s.max * ((double)i / nb);
+    /* PySpark's bounds, min + i * (max - min) / n; when the span itself
+     * overflows, a weighted mean of the ends, which cannot */
+    for (int i = 0; i <= nb; i++) {
+        double inc = (s.max - s.min) / nb;
+        b[i] = isfinite(inc) ? s.min + i * inc
+                             : s.min * ((double)(nb - i) / nb) +
+                                   s.max * ((double)i / nb);
+    }
     b[nb] = s.max;
     *bounds_out = b;
     *nb_out = nb;

@@ -238,20 +238,14 @@ static em_status to_nil_pair(em_task *t, const em_val *env,
 
 em_rdd *em_rdd_subtract(em_rdd *a, em_rdd *b, int n)
 {
-    if (a != NULL && n <= 0)
-        n = a->nparts; /* Spark: the partitions of this RDD */
     return cogroup_two(em_rdd_map(a, EM_FN(to_nil_pair)),
                        em_rdd_map(b, EM_FN(to_nil_pair)), n, SUBTRACT);
 }
 
 em_rdd *em_rdd_intersection(em_rdd *a, em_rdd *b)
 {
-    int n = 0;
-
-    if (a != NULL && b != NULL)
-        n = a->nparts > b->nparts ? a->nparts : b->nparts;
     return cogroup_two(em_rdd_map(a, EM_FN(to_nil_pair)),
-                       em_rdd_map(b, EM_FN(to_nil_pair)), n, INTERSECT);
+                       em_rdd_map(b, EM_FN(to_nil_pair)), 0, INTERSECT);
 }
 
 /* ---- cartesian ---- */

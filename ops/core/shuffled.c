@@ -374,7 +374,7 @@ static em_status group_push(em__sink *base, em_task *t, em_val rec)
     group *g;
     bool is_new;
     void *p;
-    size_t before = em__arena_footprint(gs->arena);
+    size_t before = em_arena_used(gs->arena);
     em_status st;
 
     slot = em__vmap_upsert(&gs->map, rec.u.arr[0], &is_new);
@@ -401,7 +401,7 @@ static em_status group_push(em__sink *base, em_task *t, em_val rec)
     if (st != EM_OK)
         return st;
     g->n++;
-    gs->bytes += (int64_t)(em__arena_footprint(gs->arena) - before);
+    gs->bytes += (int64_t)(em_arena_used(gs->arena) - before);
     if (gs->bytes + (int64_t)em__vmap_bytes(&gs->map) > gs->spill_at)
         return spill_groups(gs, false);
     return EM_OK;
@@ -453,7 +453,7 @@ static em_status concat_add(em_val item, void *arg)
         if ((st = em_val_copy(c->arena, vals.u.arr[i], &c->v[c->n++])))
             return st;
     }
-    if ((int64_t)(em__arena_footprint(c->arena) + c->cap * sizeof(em_val)) >
+    if ((int64_t)(em_arena_used(c->arena) + c->n * sizeof(em_val)) >
         c->gs->budget) {
         char key[80];
         em_val_format(k, key, sizeof(key));
