@@ -521,9 +521,13 @@ static em_status read_sized(reader *r, head *h, uint8_t type, int k)
 static em_status read_tagged(reader *r, head *h, uint8_t c)
 {
     switch (c) {
-    case 0xc0: h->v.type = EM_NIL; return EM_OK;
+    case 0xc0:
+        h->v = em_nil();
+        return EM_OK;
     case 0xc2:
-    case 0xc3: h->v = em_bool(c == 0xc3); return EM_OK;
+    case 0xc3:
+        h->v = em_bool(c == 0xc3);
+        return EM_OK;
     case 0xc4: return read_sized(r, h, EM_BYTES, 1);
     case 0xc5: return read_sized(r, h, EM_BYTES, 2);
     case 0xc6: return read_sized(r, h, EM_BYTES, 4);

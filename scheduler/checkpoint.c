@@ -266,13 +266,17 @@ static em_status visit(em_ctx *ctx, em_rdd *rdd, unsigned epoch)
 em_status em__checkpoint_after_job(em_ctx *ctx, em_rdd *rdd)
 {
     unsigned epoch;
+    em_status st;
 
-    if (!ctx->has_marked_checkpoints)
-        return EM_OK;
+    if (!ctx->has_marked_checkpoints || ctx->is_checkpointing)
+        return EM_OK; /* the saving jobs themselves save nothing */
     pthread_mutex_lock(&ctx->lock);
     epoch = ++ctx->visit_epoch;
     pthread_mutex_unlock(&ctx->lock);
-    return visit(ctx, rdd, epoch);
+    ctx->is_checkpointing = true;
+    st = visit(ctx, rdd, epoch);
+    ctx->is_checkpointing = false;
+    return st;
 }
 
 void em__checkpoint_free(em_ctx *ctx)

@@ -45,6 +45,7 @@ struct em_ctx {
     char *shuffle_dir;         /* map output files, made on first use */
     char *checkpoint_dir;      /* this context's checkpoint directory */
     bool has_marked_checkpoints; /* some node waits to be checkpointed */
+    bool is_checkpointing;     /* the driver is saving checkpoints */
     unsigned visit_epoch;      /* lineage traversals */
     int64_t stages_run;        /* statistics, for tests and progress */
     int64_t map_tasks_run;

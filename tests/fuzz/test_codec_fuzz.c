@@ -124,13 +124,15 @@ static double gen_double(gen *g)
 
 static int64_t gen_int(gen *g)
 {
+    int shift;
     switch (below(g, 3)) {
     case 0:
         return (int64_t)below(g, 300) - 150;
     case 1:
         return below(g, 2) ? INT64_MIN : INT64_MAX;
     default:
-        return (int64_t)(em_test_next(&g->rng) >> below(g, 64));
+        shift = (int)below(g, 64); /* drawn first: a fixed order */
+        return (int64_t)(em_test_next(&g->rng) >> shift);
     }
 }
 

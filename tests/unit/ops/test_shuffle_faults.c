@@ -215,9 +215,11 @@ static void inject(const char *path, enum fault f)
         assert_int_equal(pwrite(fd, &byte, 1, (off_t)(end / 2)), 1);
         close(fd);
         break;
-    case F_TRUNCATE:
+    case F_TRUNCATE: /* in the middle of the data, not only the footer */
+        end = data_end(path);
         assert_int_equal(stat(path, &sb), 0);
-        assert_int_equal(truncate(path, sb.st_size / 2), 0);
+        assert_true((uint64_t)sb.st_size > end);
+        assert_int_equal(truncate(path, (off_t)(end / 2)), 0);
         break;
     }
 }
@@ -366,7 +368,7 @@ static void test_shuffle_faults_two_stages(void **state)
     map_output_path(ctx, shuffle_id(up), 2, path, sizeof(path));
     inject(path, F_DELETE);
     map_output_path(ctx, shuffle_id(down), 1, path, sizeof(path));
-    inject(path, F_TRUNCATE);
+    inject(path, F_DELETE);
     m0 = ctx->map_tasks_run;
     EM_CHECK(em_rdd_collect(down, a, &got));
     if (ctx->map_tasks_run - m0 != 2)

@@ -198,6 +198,7 @@ static int64_t gen_int(gen *g)
         (int64_t)INT32_MIN - 1, UINT32_MAX, (int64_t)UINT32_MAX + 1,
         INT64_MAX, INT64_MIN, INT64_MIN + 1,
     };
+    int shift;
 
     switch (below(g, 4)) {
     case 0:
@@ -205,7 +206,8 @@ static int64_t gen_int(gen *g)
     case 1:
         return (int64_t)below(g, 200) - 100;
     case 2:
-        return (int64_t)(em_test_next(&g->rng) >> below(g, 64));
+        shift = (int)below(g, 64); /* drawn first: a fixed order */
+        return (int64_t)(em_test_next(&g->rng) >> shift);
     default:
         return (int64_t)em_test_next(&g->rng);
     }
@@ -302,6 +304,7 @@ static em_val gen_container(gen *g, uint32_t depth)
 static em_val gen_val(gen *g, uint32_t depth)
 {
     uint64_t r = below(g, depth < g->max_depth ? 12 : 8);
+    uint16_t kind;
     size_t n;
 
     switch (r) {
@@ -322,8 +325,8 @@ static em_val gen_val(gen *g, uint32_t depth)
         return em_bytes(gen_blob(g, n, false), n);
     case 7:
         n = gen_len(g, 8);
-        return handle_of((uint16_t)below(g, 65536), gen_blob(g, n, false),
-                         (uint32_t)n);
+        kind = (uint16_t)below(g, 65536);
+        return handle_of(kind, gen_blob(g, n, false), (uint32_t)n);
     case 8:
     case 9:
         return gen_vector(g);
