@@ -15,6 +15,24 @@
 #include "err.h"
 #include "mem.h"
 
+/* The encoding, in short (docs/values.md has the full table):
+ *
+ *   nil, bool       c0, c2/c3
+ *   int             the smallest msgpack int that holds it (msgpack-c's
+ *                   int64 packer); any int format decodes, but a uint64
+ *                   above INT64_MAX is malformed
+ *   float           cb + 8 bytes; float32 (ca) decodes, widened
+ *   str, bytes      msgpack str, bin
+ *   array, map      msgpack array, map (keys in the map's sorted order)
+ *   vec, spvec,     ext 1, 2, 3 with little-endian payloads:
+ *   handle
+ *
+ *   ext 1 vec       offset 0: len doubles
+ *   ext 2 spvec     0: int64 dim | 8: u32 nnz | 12: nnz u32 indices |
+ *                   12 + 4*nnz: nnz doubles   (size exactly 12 + 12*nnz)
+ *   ext 3 handle    0: u16 kind | 2: the state bytes
+ */
+
 const em__codec_limits em__codec_default_limits = {1ull << 30, 64, 1u << 28};
 
 /* What empty strings, containers and vectors point to: never NULL, so that
@@ -74,12 +92,6 @@ static double bits_double(uint64_t u)
 
 /* ---- encoding ---- */
 
-/* An encoding in progress. */
-typedef struct packer {
-    msgpack_packer pk;  /* msgpack-c's packer, writing to buf */
-    em__buf *buf;       /* the destination */
-} packer;
-
 /* msgpack-c's write callback: appends to the em__buf in data. */
 static int buf_write(void *data, const char *p, size_t n)
 {
@@ -104,7 +116,7 @@ static bool is_nested(uint8_t type)
 }
 
 /* Writes n doubles as little-endian ext body bytes, a block at a time. */
-static em_status pack_doubles(packer *w, const double *x, size_t n)
+static em_status pack_doubles(msgpack_packer *pk, const double *x, size_t n)
 {
     uint8_t tmp[512];
 
@@ -112,7 +124,7 @@ static em_status pack_doubles(packer *w, const double *x, size_t n)
         size_t k = n < sizeof(tmp) / 8 ? n : sizeof(tmp) / 8;
         for (size_t i = 0; i < k; i++)
             put_le64(tmp + 8 * i, double_bits(x[i]));
-        if (msgpack_pack_ext_body(&w->pk, tmp, 8 * k) != 0)
+        if (msgpack_pack_ext_body(pk, tmp, 8 * k) != 0)
             return EM_ENOMEM;
         x += k;
         n -= k;
@@ -121,7 +133,7 @@ static em_status pack_doubles(packer *w, const double *x, size_t n)
 }
 
 /* Writes n indices as little-endian ext body bytes, a block at a time. */
-static em_status pack_indices(packer *w, const uint32_t *idx, size_t n)
+static em_status pack_indices(msgpack_packer *pk, const uint32_t *idx, size_t n)
 {
     uint8_t tmp[512];
 
@@ -129,7 +141,7 @@ static em_status pack_indices(packer *w, const uint32_t *idx, size_t n)
         size_t k = n < sizeof(tmp) / 4 ? n : sizeof(tmp) / 4;
         for (size_t i = 0; i < k; i++)
             put_le32(tmp + 4 * i, idx[i]);
-        if (msgpack_pack_ext_body(&w->pk, tmp, 4 * k) != 0)
+        if (msgpack_pack_ext_body(pk, tmp, 4 * k) != 0)
             return EM_ENOMEM;
         idx += k;
         n -= k;
@@ -138,18 +150,18 @@ static em_status pack_indices(packer *w, const uint32_t *idx, size_t n)
 }
 
 /* ext EM__EXT_VEC: the doubles, little-endian. */
-static em_status pack_vec(packer *w, em_val v)
+static em_status pack_vec(msgpack_packer *pk, em_val v)
 {
     if (v.len > UINT32_MAX / 8)
         return em__err(EM_ELIMIT, "codec: vector of %u elements is too "
                        "large to encode", v.len);
-    if (msgpack_pack_ext(&w->pk, 8 * (size_t)v.len, EM__EXT_VEC) != 0)
+    if (msgpack_pack_ext(pk, 8 * (size_t)v.len, EM__EXT_VEC) != 0)
         return EM_ENOMEM;
-    return pack_doubles(w, v.u.vec, v.len);
+    return pack_doubles(pk, v.u.vec, v.len);
 }
 
 /* ext EM__EXT_SPVEC: int64 dim, u32 nnz, nnz u32 indices, nnz doubles. */
-static em_status pack_spvec(packer *w, em_val v)
+static em_status pack_spvec(msgpack_packer *pk, em_val v)
 {
     uint8_t head[12];
     em_status st;
@@ -159,42 +171,42 @@ static em_status pack_spvec(packer *w, em_val v)
                        "too large to encode", v.len);
     put_le64(head, (uint64_t)v.u.sp->dim);
     put_le32(head + 8, v.len);
-    if (msgpack_pack_ext(&w->pk, 12 + 12 * (size_t)v.len, EM__EXT_SPVEC) != 0 ||
-        msgpack_pack_ext_body(&w->pk, head, sizeof(head)) != 0)
+    if (msgpack_pack_ext(pk, 12 + 12 * (size_t)v.len, EM__EXT_SPVEC) != 0 ||
+        msgpack_pack_ext_body(pk, head, sizeof(head)) != 0)
         return EM_ENOMEM;
-    if ((st = pack_indices(w, v.u.sp->idx, v.len)) != EM_OK)
+    if ((st = pack_indices(pk, v.u.sp->idx, v.len)) != EM_OK)
         return st;
-    return pack_doubles(w, v.u.sp->val, v.len);
+    return pack_doubles(pk, v.u.sp->val, v.len);
 }
 
 /* ext EM__EXT_HANDLE: u16 kind, then the state bytes. */
-static em_status pack_handle(packer *w, em_val v)
+static em_status pack_handle(msgpack_packer *pk, em_val v)
 {
     uint8_t kind[2] = {(uint8_t)v.kind, (uint8_t)(v.kind >> 8)};
 
     if (v.len > UINT32_MAX - 2)
         return em__err(EM_ELIMIT, "codec: handle state of %u bytes is too "
                        "large to encode", v.len);
-    return packed(msgpack_pack_ext(&w->pk, 2 + (size_t)v.len,
+    return packed(msgpack_pack_ext(pk, 2 + (size_t)v.len,
                                    EM__EXT_HANDLE) ||
-                  msgpack_pack_ext_body(&w->pk, kind, 2) ||
-                  msgpack_pack_ext_body(&w->pk, v.u.state, v.len));
+                  msgpack_pack_ext_body(pk, kind, 2) ||
+                  msgpack_pack_ext_body(pk, v.u.state, v.len));
 }
 
-static em_status pack_val(packer *w, em_val v, uint32_t depth);
+static em_status pack_val(msgpack_packer *pk, em_val v, uint32_t depth);
 
 /* An array or map: the header, then the elements (keys and values of a map
  * alternate, in the map's stored order). */
-static em_status pack_seq(packer *w, em_val v, uint32_t depth)
+static em_status pack_seq(msgpack_packer *pk, em_val v, uint32_t depth)
 {
     size_t n = v.type == EM_MAP ? 2 * (size_t)v.len : v.len;
-    int rc = v.type == EM_MAP ? msgpack_pack_map(&w->pk, v.len)
-                              : msgpack_pack_array(&w->pk, v.len);
+    int rc = v.type == EM_MAP ? msgpack_pack_map(pk, v.len)
+                              : msgpack_pack_array(pk, v.len);
 
     if (rc != 0)
         return EM_ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        em_status st = pack_val(w, v.u.arr[i], depth + 1);
+        em_status st = pack_val(pk, v.u.arr[i], depth + 1);
         if (st != EM_OK)
             return st;
     }
@@ -220,7 +232,7 @@ static em_status check_encodable(em_val v, uint32_t depth)
     return EM_OK;
 }
 
-static em_status pack_val(packer *w, em_val v, uint32_t depth)
+static em_status pack_val(msgpack_packer *pk, em_val v, uint32_t depth)
 {
     em_status st = check_encodable(v, depth);
 
@@ -228,27 +240,27 @@ static em_status pack_val(packer *w, em_val v, uint32_t depth)
         return st;
     switch ((em_type)v.type) {
     case EM_NIL:
-        return packed(msgpack_pack_nil(&w->pk));
+        return packed(msgpack_pack_nil(pk));
     case EM_BOOL:
-        return packed(v.u.b ? msgpack_pack_true(&w->pk)
-                            : msgpack_pack_false(&w->pk));
+        return packed(v.u.b ? msgpack_pack_true(pk)
+                            : msgpack_pack_false(pk));
     case EM_INT:
-        return packed(msgpack_pack_int64(&w->pk, v.u.i));
+        return packed(msgpack_pack_int64(pk, v.u.i));
     case EM_FLOAT:
-        return packed(msgpack_pack_double(&w->pk, v.u.f));
+        return packed(msgpack_pack_double(pk, v.u.f));
     case EM_STR:
-        return packed(msgpack_pack_str_with_body(&w->pk, v.u.s, v.len));
+        return packed(msgpack_pack_str_with_body(pk, v.u.s, v.len));
     case EM_BYTES:
-        return packed(msgpack_pack_bin_with_body(&w->pk, v.u.bytes, v.len));
+        return packed(msgpack_pack_bin_with_body(pk, v.u.bytes, v.len));
     case EM_ARRAY:
     case EM_MAP:
-        return pack_seq(w, v, depth);
+        return pack_seq(pk, v, depth);
     case EM_VEC:
-        return pack_vec(w, v);
+        return pack_vec(pk, v);
     case EM_SPVEC:
-        return pack_spvec(w, v);
+        return pack_spvec(pk, v);
     case EM_HANDLE:
-        return pack_handle(w, v);
+        return pack_handle(pk, v);
     default:
         return em__err(EM_EINVAL, "codec: cannot encode a value of type %u",
                        v.type);
@@ -258,12 +270,11 @@ static em_status pack_val(packer *w, em_val v, uint32_t depth)
 em_status em__codec_encode(em__buf *b, em_val v)
 {
     size_t len0 = b->len;
-    packer w;
+    msgpack_packer pk;
     em_status st;
 
-    w.buf = b;
-    msgpack_packer_init(&w.pk, b, buf_write);
-    st = pack_val(&w, v, 0);
+    msgpack_packer_init(&pk, b, buf_write);
+    st = pack_val(&pk, v, 0);
     if (st == EM_OK && b->len - len0 > em__codec_default_limits.max_bytes)
         st = em__err(EM_ELIMIT, "codec: encoding of %zu bytes exceeds the "
                      "limit of %zu", b->len - len0,
@@ -273,7 +284,16 @@ em_status em__codec_encode(em__buf *b, em_val v)
     return st;
 }
 
-/* ---- decoding: reading one header ---- */
+/* ---- decoding: reading one header ----
+ *
+ * Decoding makes two passes over the same bytes. scan() checks everything
+ * the input could lie about (lengths and counts against the bytes left,
+ * nesting, the limits, ext payloads) and allocates nothing, so malformed
+ * input costs no memory and a header claiming 2^32-1 elements is refused
+ * before anything is sized by it. build() then reads the same headers with
+ * the same read_head(), so the checks still hold, and makes the value in
+ * the arena. Both recurse at most max_depth levels.
+ */
 
 /* A cursor over the input. */
 typedef struct reader {
