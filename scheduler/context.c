@@ -162,6 +162,7 @@ em_ctx *em_ctx_create(const em_conf *conf)
     ctx->has_progress = c.progress > 0 ||
                         (c.progress == 0 && isatty(STDERR_FILENO));
     ctx->next_rdd_id = 1;
+    ctx->fetcher = &em__local_fetcher;
     ctx->blocks = em__blocks_create(ctx->memory_bytes / 2, ctx->local_dir);
     if (ctx->blocks == NULL)
         goto out_free;

@@ -41,6 +41,8 @@ struct em_ctx {
     em__blocks *blocks;        /* cached partitions */
     struct em__pool *pool;     /* task threads */
     struct em__shuffle *shuffles; /* every shuffle, newest first */
+    const struct em__block_fetcher *fetcher; /* how reduce tasks read
+                                                shuffle blocks */
     int next_shuffle_id;
     char *shuffle_dir;         /* map output files, made on first use */
     char *checkpoint_dir;      /* this context's checkpoint directory */

@@ -129,6 +129,8 @@ static void output_clear(em__shuffle *s, em__map_output *o)
         unlink(o->path);
         em__mem_free(o->path, strlen(o->path) + 1);
     }
+    if (o->host != NULL)
+        em__mem_free(o->host, strlen(o->host) + 1);
     em__mem_free(o->offsets, ((size_t)s->part.n + 1) * sizeof(uint64_t));
     em__mem_free(o->crcs, (size_t)(s->part.n ? s->part.n : 1) *
                               sizeof(uint32_t));
@@ -428,7 +430,7 @@ static em_status write_output(writer *w, em_task *t)
 {
     em__shuffle *s = w->s;
     int R = s->part.n;
-    em__map_output o = {NULL, NULL, NULL};
+    em__map_output o = {NULL, NULL, NULL, NULL};
     char path[4096];
     em_status st;
     FILE *f;
@@ -634,14 +636,49 @@ static em_status fetch_failed(em__shuffle *s, int m, const char *why)
                    path, why);
 }
 
+static em_status local_fetch(const em__block_fetcher *f,
+                             const em__block_id *id,
+                             const em__block_loc *loc, em__buf *out)
+{
+    struct stat sb;
+    ssize_t got;
+    int fd;
+
+    (void)f;
+    (void)id;
+    if ((fd = open(loc->path, O_RDONLY)) < 0)
+        return em__err(EM_EFETCH, "cannot be opened: %s", strerror(errno));
+    if (fstat(fd, &sb) != 0 || (uint64_t)sb.st_size != loc->file_size) {
+        close(fd);
+        return em__err(EM_EFETCH, "has the wrong size");
+    }
+    if (loc->len == 0) {
+        close(fd);
+        return EM_OK;
+    }
+    if (em__buf_reserve(out, loc->len) == NULL) {
+        close(fd);
+        return EM_ENOMEM;
+    }
+    got = pread(fd, out->data + out->len, (size_t)loc->len,
+                (off_t)loc->offset);
+    close(fd);
+    if (got != (ssize_t)loc->len)
+        return em__err(EM_EFETCH, "is truncated");
+    if (em__crc32(0, out->data + out->len, (size_t)loc->len) != loc->crc)
+        return em__err(EM_EFETCH, "failed its checksum");
+    out->len += (size_t)loc->len;
+    return EM_OK;
+}
+
+const em__block_fetcher em__local_fetcher = {local_fetch};
+
 static em_status read_segment(em__shuffle *s, int m, int r, em__buf *b)
 {
-    char path[4096];
-    uint64_t from, to, size;
-    uint32_t crc;
-    struct stat sb;
-    int fd;
-    ssize_t got;
+    char path[4096], host[256], why[256];
+    em__block_id id = {s->id, m, r};
+    em__block_loc loc;
+    em_status st;
 
     pthread_mutex_lock(&s->lock);
     if (s->outs[m].path == NULL) {
@@ -649,33 +686,21 @@ static em_status read_segment(em__shuffle *s, int m, int r, em__buf *b)
         return fetch_failed(s, m, "is missing");
     }
     snprintf(path, sizeof(path), "%s", s->outs[m].path);
-    from = s->outs[m].offsets[r];
-    to = s->outs[m].offsets[r + 1];
-    crc = s->outs[m].crcs[r];
-    size = file_size(s, &s->outs[m]);
+    snprintf(host, sizeof(host), "%s", s->outs[m].host ? s->outs[m].host
+                                                       : "");
+    loc.host = s->outs[m].host ? host : NULL;
+    loc.path = path;
+    loc.offset = s->outs[m].offsets[r];
+    loc.len = s->outs[m].offsets[r + 1] - loc.offset;
+    loc.crc = s->outs[m].crcs[r];
+    loc.file_size = file_size(s, &s->outs[m]);
     pthread_mutex_unlock(&s->lock);
-    if ((fd = open(path, O_RDONLY)) < 0)
-        return fetch_failed(s, m, "cannot be opened");
-    if (fstat(fd, &sb) != 0 || (uint64_t)sb.st_size != size) {
-        close(fd);
-        return fetch_failed(s, m, "has the wrong size");
+    st = s->ctx->fetcher->fetch(s->ctx->fetcher, &id, &loc, b);
+    if (st == EM_EFETCH) {
+        snprintf(why, sizeof(why), "%s", em_last_error());
+        return fetch_failed(s, m, why);
     }
-    if (to == from) {
-        close(fd);
-        return EM_OK;
-    }
-    if (em__buf_reserve(b, to - from) == NULL) {
-        close(fd);
-        return EM_ENOMEM;
-    }
-    got = pread(fd, b->data, (size_t)(to - from), (off_t)from);
-    close(fd);
-    if (got != (ssize_t)(to - from))
-        return fetch_failed(s, m, "is truncated");
-    b->len = (size_t)got;
-    if (em__crc32(0, b->data, b->len) != crc)
-        return fetch_failed(s, m, "failed its checksum");
-    return EM_OK;
+    return st;
 }
 
 em_status em__shuffle_read(em__shuffle *s, int r, em_task *t, em__sink *out)

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "ember.h"
+#include "runtime/buf.h"
 #include "runtime/rdd.h"
 
 typedef enum em__part_kind {
@@ -65,8 +66,41 @@ typedef struct em__aggregator {
 em_status em__agg_create(const em__aggregator *agg, em_task *t, em_val v,
                          em_val *out);
 
+/* A shuffle block: the segment of one map output for one reduce
+ * partition. */
+typedef struct em__block_id {
+    int shuffle;
+    int map;
+    int reduce;
+} em__block_id;
+
+/* Where a block lives. */
+typedef struct em__block_loc {
+    const char *host;     /* NULL: this process's disk; otherwise the
+                             block server that holds the file */
+    const char *path;     /* the map output file */
+    uint64_t offset;      /* the segment's first byte */
+    uint64_t len;         /* its length */
+    uint64_t file_size;   /* the whole file's expected size */
+    uint32_t crc;         /* the segment's CRC-32 */
+} em__block_loc;
+
+/* How reduce tasks get blocks: the local disk now; the worker pool adds a
+ * fetcher that asks the block server at loc->host. */
+typedef struct em__block_fetcher {
+    /* Appends the block's bytes to out, verified against loc. EM_EFETCH
+     * (with the reason) when it is missing, short or corrupt. */
+    em_status (*fetch)(const struct em__block_fetcher *f,
+                       const em__block_id *id, const em__block_loc *loc,
+                       em__buf *out);
+} em__block_fetcher;
+
+/* Reads blocks from map output files on this machine. */
+extern const em__block_fetcher em__local_fetcher;
+
 /* One map task's output. */
 typedef struct em__map_output {
+    char *host;         /* where it lives (NULL: here) */
     char *path;         /* the file; NULL while missing */
     uint64_t *offsets;  /* nreduce + 1 */
     uint32_t *crcs;     /* nreduce */

@@ -267,8 +267,8 @@ static em_val gen_vector(gen *g)
             x[i] = gen_double(g);
         return v;
     } else {
-        int64_t dim = (int64_t)below(g, 3) == 0 ? (int64_t)below(g, 5)
-                                                : (int64_t)below(g, 1u << 31);
+        int64_t dim = below(g, 3) == 0 ? (int64_t)below(g, 5)
+                                       : (int64_t)below(g, 1u << 31);
         uint32_t *idx = em_arena_alloc(g->a, 8 * (n + 1));
         double *val = em_arena_alloc(g->a, 8 * (n + 1));
         uint64_t at = below(g, 3);
@@ -835,22 +835,40 @@ static void test_codec_consecutive_values(void **state)
     em_arena_destroy(a);
 }
 
+/* Adds the types in v (recursively) to counts. */
+static void count_types(em_val v, size_t *counts)
+{
+    counts[v.type]++;
+    if (v.type == EM_ARRAY || v.type == EM_MAP) {
+        for (size_t i = 0; i < (v.type == EM_MAP ? 2u : 1u) * v.len; i++)
+            count_types(v.u.arr[i], counts);
+    }
+}
+
 /* Thousands of random nested values round-trip exactly. */
 static void test_codec_random_round_trip(void **state)
 {
     static const uint64_t seeds[] = {1, 2, 3, 0xdeadbeef, 20240601};
     em_arena *a = em_arena_create(), *dec = em_arena_create();
+    size_t counts[EM_NTYPES] = {0};
 
     (void)state;
     for (size_t s = 0; s < sizeof(seeds) / sizeof(seeds[0]); s++) {
         gen g = {{seeds[s]}, a, 1 + (uint32_t)s * 2};
         for (int i = 0; i < 1000; i++) {
-            round_trip(dec, gen_val(&g, 0));
+            em_val v = round_trip(dec, gen_val(&g, 0));
+            count_types(v, counts);
             if (i % 50 == 49) {
                 em__arena_reset(a);
                 em__arena_reset(dec);
             }
         }
+    }
+    /* the generator reaches every type, many times */
+    for (int t = 0; t < EM_NTYPES; t++) {
+        if (counts[t] < 200)
+            fail_msg("only %zu values of type %s", counts[t],
+                     em_type_name((em_type)t));
     }
     em_arena_destroy(dec);
     em_arena_destroy(a);
