@@ -58,9 +58,13 @@ static int by_count(const void *x, const void *y)
     const em_val *a = ((const em_val *)x)->u.arr;
     const em_val *b = ((const em_val *)y)->u.arr;
 
+    size_t n = a[0].len < b[0].len ? a[0].len : b[0].len;
+    int c;
+
     if (a[1].u.i != b[1].u.i)
         return a[1].u.i > b[1].u.i ? -1 : 1;
-    return em_val_cmp(a[0], b[0]);
+    c = memcmp(a[0].u.s, b[0].u.s, n); /* words: bytewise, then length */
+    return c != 0 ? c : (a[0].len > b[0].len) - (a[0].len < b[0].len);
 }
 
 static int usage(void)
@@ -124,8 +128,8 @@ int main(int argc, char **argv)
     qsort((void *)counts.u.arr, counts.len, sizeof(em_val), by_count);
     for (size_t i = 0; i < counts.len && (top < 0 || (long)i < top); i++) {
         const em_val *kv = counts.u.arr[i].u.arr;
-        printf("%.*s\t%lld\n", (int)kv[0].len, kv[0].u.s,
-               (long long)kv[1].u.i);
+        fwrite(kv[0].u.s, 1, kv[0].len, stdout);
+        printf("\t%lld\n", (long long)kv[1].u.i);
     }
     rc = 0;
 out:

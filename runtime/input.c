@@ -136,7 +136,8 @@ em_status em__input_read_range(const char *path, int64_t start, int64_t end,
     if (fd < 0)
         return em__err(EM_EIO, "cannot open %s: %s", path, strerror(errno));
     while (start < end) {
-        size_t want = (size_t)(end - start);
+        size_t want = end - start > (1 << 22) ? (size_t)1 << 22
+                                              : (size_t)(end - start);
         uint8_t *dst = em__buf_reserve(out, want);
         ssize_t got;
         if (dst == NULL) {
