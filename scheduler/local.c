@@ -37,6 +37,7 @@ struct job {
     em_status status;      /* first failure */
     char message[1024];    /* its message */
     em__job_result *res;
+    int64_t drawn_ms;      /* when the progress bar was last drawn */
 };
 
 typedef struct em__pool {
@@ -233,17 +234,31 @@ bool em__pool_is_task_thread(const em__pool *p)
     return false;
 }
 
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Redraws the bar at most every 100 ms; is_final erases it. */
 static void draw_progress(job *j, bool is_final)
 {
     char line[128];
     int width = 30, filled = j->n ? j->done * width / j->n : width;
+    int64_t t;
 
     if (!j->ctx->has_progress)
         return;
     if (is_final) {
-        fprintf(stderr, "\r%*s\r", 79, "");
+        if (j->drawn_ms != 0)
+            fprintf(stderr, "\r%*s\r", 79, "");
         return;
     }
+    if ((t = now_ms()) - j->drawn_ms < 100)
+        return;
+    j->drawn_ms = t;
     snprintf(line, sizeof(line), "[Stage %d:%.*s>%*s(%d + %d) / %d]",
              j->stage_id, filled, "==============================",
              width - filled, "", j->done, j->running, j->n);
