@@ -9,7 +9,7 @@
 static _Thread_local struct {
     char msg[1024];
     unsigned gen;
-} last = {"success", 0};
+} last __attribute__((tls_model("initial-exec"))) = {"success", 0};
 
 
 const char *em_status_name(em_status s)

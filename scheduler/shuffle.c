@@ -214,6 +214,7 @@ typedef struct writer {
     size_t n, cap;
     em__vmap combine;    /* buffered (combining) */
     bool is_combining;
+    uint64_t pushed;     /* records pushed */
     run *runs;           /* spilled runs */
     size_t nruns, runs_cap;
 } writer;
@@ -365,7 +366,9 @@ static em_status writer_push(em__sink *base, em_task *t, em_val rec)
             args[1] = rec.u.arr[1];
             st = em__fn_call(t, &w->s->agg.merge_value, args, 2, &c);
         }
-        if (st == EM_OK)
+        if (st == EM_OK && c.type <= EM_FLOAT)
+            *slot = c; /* a scalar points to nothing */
+        else if (st == EM_OK)
             st = em_val_copy(w->combine.arena, c, slot);
     } else {
         st = em__partitioner_of(&w->s->part, t, rec.u.arr[0], &r);
@@ -381,7 +384,9 @@ static em_status writer_push(em__sink *base, em_task *t, em_val rec)
                 w->n++;
         }
     }
-    if (st == EM_OK && writer_bytes(w) > w->budget)
+    /* the size is checked every 64 records: the buffer may pass its
+     * budget by 64 records, never more */
+    if (st == EM_OK && (++w->pushed & 63) == 0 && writer_bytes(w) > w->budget)
         st = write_run(w, t);
     return st;
 }

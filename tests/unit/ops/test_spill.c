@@ -289,6 +289,71 @@ static void test_spill_join(void **state)
     em_arena_destroy(a);
 }
 
+/* aggregateByKey starts each key of each map partition from zero
+ * (ember.h), also when the map side spills its combining table: with zero
+ * 100 and add, a key's result is 100 per input partition holding it plus
+ * its count. */
+static void test_spill_aggregate_zero_per_map_partition(void **state)
+{
+    enum { NKEYS = 20000, SLICES = 4 };
+    em_arena *a = em_arena_create();
+    static int64_t count[NKEYS];
+    static unsigned mask[NKEYS];
+    em_val *recs, arr, out;
+    char dir[4096];
+    em_ctx *ctx;
+    em_status st;
+    int64_t bad = 0, first_bad = -1, got_first = 0, want_first = 0;
+
+    memset(count, 0, sizeof(count));
+    memset(mask, 0, sizeof(mask));
+    recs = em_array_make(a, NRECS, &arr);
+    assert_non_null(recs);
+    for (size_t i = 0; i < NRECS; i++) {
+        size_t k = (i * 7919) % NKEYS;
+        char buf[24];
+        em_val key;
+        snprintf(buf, sizeof(buf), "k%zu", k);
+        EM_CHECK(em_str_copy(a, buf, strlen(buf), &key));
+        EM_CHECK(em_pair_make(a, key, em_int(1), &recs[i]));
+        count[k]++;
+        mask[k] |= 1u << (i * SLICES / NRECS); /* parallelize's slices */
+    }
+    em_test_tmpdir(dir, sizeof(dir));
+    ctx = ctx_with(SMALL_BUDGET, dir);
+    st = em_rdd_collect(
+        em_rdd_aggregate_by_key(em_ctx_parallelize(ctx, recs, NRECS, SLICES),
+                                em_int(100), EM_FN(em_op_add),
+                                EM_FN(em_op_add), 3),
+        a, &out);
+    if (st != EM_OK)
+        fail_msg("aggregateByKey -> %s: %s", em_status_name(st),
+                 em_last_error());
+    em_ctx_destroy(ctx);
+    expect_empty(dir, "aggregateByKey");
+    em_test_rmtree(dir);
+    assert_int_equal(out.len, NKEYS);
+    for (uint32_t i = 0; i < out.len; i++) {
+        em_val rec = out.u.arr[i];
+        size_t k = (size_t)atoll(rec.u.arr[0].u.s + 1);
+        int64_t want = 100 * __builtin_popcount(mask[k]) + count[k];
+        if (rec.u.arr[1].u.i != want) {
+            if (bad++ == 0) {
+                first_bad = (int64_t)k;
+                got_first = rec.u.arr[1].u.i;
+                want_first = want;
+            }
+        }
+    }
+    em_arena_destroy(a);
+    if (bad > 0)
+        fail_msg("aggregateByKey(zero 100, add, add) under %d bytes: %lld "
+                 "of %d keys wrong, e.g. k%lld is %lld, want %lld (zero "
+                 "applied more than once per key per map partition)",
+                 SMALL_BUDGET, (long long)bad, NKEYS, (long long)first_bad,
+                 (long long)got_first, (long long)want_first);
+}
+
 /* One key holding every record, under 64 KiB: groupByKey cannot hold the
  * group and says to combine instead. */
 static void test_spill_group_too_large(void **state)
@@ -341,6 +406,7 @@ int main(void)
         EM_TEST(test_spill_group_by_key),
         EM_TEST(test_spill_sort_by_key),
         EM_TEST(test_spill_join),
+        EM_TEST(test_spill_aggregate_zero_per_map_partition),
         EM_TEST(test_spill_group_too_large),
     };
 
