@@ -226,10 +226,14 @@ EM_API em_rdd *em_rdd_combine_by_key(em_rdd *rdd, em_fn create,
                                      int num_partitions);
 /* f(v, v) -> v, combined on the map side. */
 EM_API em_rdd *em_rdd_reduce_by_key(em_rdd *rdd, em_fn f, int num_partitions);
-/* As reduceByKey, starting each key of each map partition from zero. */
+/* As reduceByKey, starting each key of each map partition from zero. As in
+ * Spark, zero must be neutral (0 for addition, [] for concatenation): it
+ * is applied once per key per map partition, and again after the map side
+ * spills its combining table past the memory budget. */
 EM_API em_rdd *em_rdd_fold_by_key(em_rdd *rdd, em_val zero, em_fn f,
                                   int num_partitions);
-/* seq(acc, v) from zero per key per map partition; comb(acc, acc). */
+/* seq(acc, v) from zero per key per map partition; comb(acc, acc). zero
+ * must be neutral, as for foldByKey. */
 EM_API em_rdd *em_rdd_aggregate_by_key(em_rdd *rdd, em_val zero, em_fn seq,
                                        em_fn comb, int num_partitions);
 /* (k, [v...]) per key. A single group larger than the memory budget fails

@@ -12,6 +12,7 @@
 #include "codec.h"
 #include "err.h"
 #include "mem.h"
+#include "recfile.h"
 
 em_status em__xsort_init(em__xsort *x, int64_t budget, const char *dir,
                          em__xsort_cmp cmp, void *cmp_arg)
@@ -58,23 +59,6 @@ static void sort_mem(em__xsort *x)
         qsort_r(x->mem.recs, x->mem.n, sizeof(em_val), qcmp, &c);
 }
 
-static em_status write_record(FILE *f, em__buf *b, em_val v)
-{
-    uint8_t len[4];
-    em_status st;
-
-    b->len = 0;
-    if ((st = em__codec_encode(b, v)) != EM_OK)
-        return st;
-    if (b->len > UINT32_MAX)
-        return em__err(EM_ELIMIT, "spill: a record of %zu bytes", b->len);
-    for (int i = 0; i < 4; i++)
-        len[i] = (uint8_t)(b->len >> (8 * i));
-    if (fwrite(len, 1, 4, f) != 4 || fwrite(b->data, 1, b->len, f) != b->len)
-        return EM_EIO;
-    return EM_OK;
-}
-
 em_status em__xsort_spill(em__xsort *x)
 {
     em__buf b = EM__BUF_INIT;
@@ -95,7 +79,7 @@ em_status em__xsort_spill(em__xsort *x)
         return em__err(EM_EIO, "spill: cannot write %s: %s", path,
                        strerror(errno));
     for (size_t i = 0; i < x->mem.n && st == EM_OK; i++)
-        st = write_record(f, &b, x->mem.recs[i]);
+        st = em__recfile_write(f, &b, x->mem.recs[i]);
     if (fclose(f) != 0 && st == EM_OK)
         st = EM_EIO;
     em__buf_fini(&b);
@@ -125,29 +109,9 @@ typedef struct reader {
 
 static em_status reader_next(reader *r)
 {
-    uint8_t len[4];
-    size_t n, got;
-    em_status st;
-
-    r->has = false;
     em__arena_reset(r->arena);
-    got = fread(len, 1, 4, r->f);
-    if (got == 0 && feof(r->f))
-        return EM_OK;
-    if (got != 4)
-        return em__err(EM_EIO, "spill: %s is truncated", r->path);
-    n = (size_t)len[0] | (size_t)len[1] << 8 | (size_t)len[2] << 16 |
-        (size_t)len[3] << 24;
-    r->rec.len = 0;
-    if (em__buf_reserve(&r->rec, n) == NULL)
-        return EM_ENOMEM;
-    if (fread(r->rec.data, 1, n, r->f) != n)
-        return em__err(EM_EIO, "spill: %s is truncated", r->path);
-    r->rec.len = n;
-    st = em__codec_decode(r->rec.data, n, NULL, r->arena, &r->cur, NULL);
-    if (st == EM_OK)
-        r->has = true;
-    return st;
+    return em__recfile_read(r->f, r->path, &r->rec, r->arena, &r->cur,
+                            &r->has);
 }
 
 em_status em__xsort_each(em__xsort *x, em__xsort_fn fn, void *arg)

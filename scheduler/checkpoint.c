@@ -4,8 +4,8 @@
  * becomes a reader of what was saved: its parents are forgotten, so the
  * lineage of long iterative jobs stays short.
  *
- * A checkpoint file holds one partition: records as a u32 little-endian
- * length and the record's msgpack encoding, repeated.
+ * A checkpoint file holds one partition as a record file
+ * (runtime/recfile.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,6 +21,7 @@
 #include "runtime/codec.h"
 #include "runtime/err.h"
 #include "runtime/mem.h"
+#include "runtime/recfile.h"
 
 em_status em_ctx_set_checkpoint_dir(em_ctx *ctx, const char *dir)
 {
@@ -88,43 +89,22 @@ static em_status file_compute(em_rdd *rdd, int part, em_task *t,
 {
     char path[4200];
     em__buf rec = EM__BUF_INIT;
-    uint8_t len[4];
-    em_status st = EM_OK;
+    em_status st;
+    bool has = true;
     FILE *f;
 
     part_path(rdd, part, path, sizeof(path));
     if ((f = fopen(path, "rb")) == NULL)
         return em__err(EM_EIO, "checkpoint of RDD %d: cannot read %s: %s",
                        rdd->id, path, strerror(errno));
-    while (st == EM_OK) {
-        size_t got = fread(len, 1, 4, f), n;
-        em__arena_mark mk;
+    do {
+        em__arena_mark mk = em__arena_mark_get(t->scratch);
         em_val v;
-        if (got == 0 && feof(f))
-            break;
-        if (got != 4) {
-            st = em__err(EM_EIO, "checkpoint file %s is truncated", path);
-            break;
-        }
-        n = (size_t)len[0] | (size_t)len[1] << 8 | (size_t)len[2] << 16 |
-            (size_t)len[3] << 24;
-        rec.len = 0;
-        if (em__buf_reserve(&rec, n) == NULL) {
-            st = EM_ENOMEM;
-            break;
-        }
-        if (fread(rec.data, 1, n, f) != n) {
-            st = em__err(EM_EIO, "checkpoint file %s is truncated", path);
-            break;
-        }
-        mk = em__arena_mark_get(t->scratch);
-        st = em__codec_decode(rec.data, n, NULL, t->scratch, &v, NULL);
-        if (st == EM_EFORMAT || st == EM_ELIMIT)
-            st = em__err(EM_EIO, "checkpoint file %s is corrupt", path);
-        if (st == EM_OK)
+        st = em__recfile_read(f, path, &rec, t->scratch, &v, &has);
+        if (st == EM_OK && has)
             st = em__sink_push(out, t, v);
         em__arena_rewind(t->scratch, mk);
-    }
+    } while (st == EM_OK && has);
     fclose(f);
     em__buf_fini(&rec);
     return st;
@@ -157,18 +137,8 @@ typedef struct file_sink {
 static em_status file_push(em__sink *s, em_task *t, em_val rec)
 {
     file_sink *fs = (file_sink *)s;
-    uint8_t len[4];
-    em_status st;
 
-    fs->b.len = 0;
-    if ((st = em__codec_encode(&fs->b, rec)) != EM_OK)
-        return st;
-    for (int i = 0; i < 4; i++)
-        len[i] = (uint8_t)(fs->b.len >> (8 * i));
-    if (fwrite(len, 1, 4, fs->f) != 4 ||
-        fwrite(fs->b.data, 1, fs->b.len, fs->f) != fs->b.len)
-        return EM_EIO;
-    return EM_OK;
+    return em__recfile_write(fs->f, &fs->b, rec);
 }
 
 static em_status write_task(em_task *t, em_rdd *rdd, int part, void *arg,
