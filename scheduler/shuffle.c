@@ -722,7 +722,8 @@ em_status em__shuffle_read(em__shuffle *s, int r, em_task *t, em__sink *out)
             size_t used;
             st = em__codec_decode(b.data + off, b.len - off, NULL,
                                   t->scratch, &rec, &used);
-            if (st == EM_EFORMAT || st == EM_ELIMIT)
+            if (st == EM_EFORMAT || st == EM_ELIMIT ||
+                (st == EM_OK && !em_val_is_pair(rec)))
                 st = fetch_failed(s, m, "holds a malformed record");
             if (st == EM_OK)
                 st = em__sink_push(out, t, rec);
