@@ -16,25 +16,19 @@
 #include "runtime/mem.h"
 
 #define MAX_SPLIT_BYTES ((int64_t)32 << 20)
-#define EXTEND_BYTES ((int64_t)64 << 10)
+#define CHUNK_BYTES ((int64_t)1 << 20)
 
-/* Reads [start, end) and on to the first newline at or after end, which
- * ends the last line the split owns (or to the end of the file). */
-static em_status read_split(const char *path, int64_t start, int64_t end,
-                            em__buf *b)
+/* Pushes one line (its "\r\n" ending loses the "\r"). */
+static em_status push_line(em_task *t, const uint8_t *p, size_t len,
+                           em__sink *out)
 {
-    size_t need = (size_t)(end - start); /* relative index of `end` */
-    em_status st = em__input_read_range(path, start, end, b);
+    em__arena_mark m = em__arena_mark_get(t->scratch);
+    em_status st;
 
-    while (st == EM_OK) {
-        size_t before = b->len;
-        if (b->len > need && memchr(b->data + need, '\n', b->len - need))
-            break;
-        st = em__input_read_range(path, start + (int64_t)b->len,
-                                  start + (int64_t)b->len + EXTEND_BYTES, b);
-        if (b->len == before)
-            break; /* end of file */
-    }
+    if (len > 0 && p[len - 1] == '\r')
+        len--;
+    st = em__sink_push(out, t, em_str((const char *)p, len));
+    em__arena_rewind(t->scratch, m);
     return st;
 }
 
@@ -46,14 +40,9 @@ static em_status push_lines(em_task *t, const uint8_t *data, size_t n,
 
     while (pos < n && pos <= last) {
         const uint8_t *nl = memchr(data + pos, '\n', n - pos);
-        size_t stop = nl ? (size_t)(nl - data) : n, len = stop - pos;
-        em__arena_mark m = em__arena_mark_get(t->scratch);
-        em_status st;
+        size_t stop = nl ? (size_t)(nl - data) : n;
+        em_status st = push_line(t, data + pos, stop - pos, out);
 
-        if (len > 0 && data[pos + len - 1] == '\r')
-            len--;
-        st = em__sink_push(out, t, em_str((const char *)data + pos, len));
-        em__arena_rewind(t->scratch, m);
         if (st != EM_OK)
             return st;
         pos = stop + 1;
@@ -62,6 +51,56 @@ static em_status push_lines(em_task *t, const uint8_t *data, size_t n,
 }
 
 /* arg: array of splits [path, start, end, is_gzip] */
+/* Pushes the lines of split [start, end) of a plain file, reading it in
+ * chunks: memory is one chunk plus the longest line, not the split. */
+static em_status stream_split(const char *path, int64_t start, int64_t end,
+                              em_task *t, em__sink *out)
+{
+    em__buf b = EM__BUF_INIT;
+    int64_t pos = start;       /* file offset of b.data[0] */
+    bool is_skipping = start > 0, is_eof = false;
+    em_status st = EM_OK;
+
+    while (st == EM_OK && !is_eof && pos <= end) {
+        size_t before = b.len, line = 0;
+        st = em__input_read_range(path, pos + (int64_t)b.len,
+                                  pos + (int64_t)b.len + CHUNK_BYTES, &b);
+        is_eof = b.len == before;
+        if (st != EM_OK)
+            break;
+        if (is_skipping) { /* the line straddling start is the previous
+                              split's */
+            const uint8_t *nl = memchr(b.data, '\n', b.len);
+            size_t drop = nl ? (size_t)(nl - b.data) + 1 : b.len;
+            pos += (int64_t)drop;
+            memmove(b.data, b.data + drop, b.len - drop);
+            b.len -= drop;
+            is_skipping = nl == NULL;
+            if (is_skipping)
+                continue;
+        }
+        /* every complete line that starts at or before end */
+        for (;;) {
+            const uint8_t *nl = memchr(b.data + line, '\n', b.len - line);
+            if (nl == NULL || pos + (int64_t)line > end)
+                break;
+            st = push_line(t, b.data + line, (size_t)(nl - b.data) - line,
+                           out);
+            line = (size_t)(nl - b.data) + 1;
+            if (st != EM_OK)
+                break;
+        }
+        pos += (int64_t)line;
+        memmove(b.data, b.data + line, b.len - line);
+        b.len -= line;
+    }
+    /* a last line without a newline */
+    if (st == EM_OK && is_eof && !is_skipping && b.len > 0 && pos <= end)
+        st = push_line(t, b.data, b.len, out);
+    em__buf_fini(&b);
+    return st;
+}
+
 static em_status text_compute(em_rdd *rdd, int part, em_task *t,
                               em__sink *out)
 {
@@ -69,7 +108,6 @@ static em_status text_compute(em_rdd *rdd, int part, em_task *t,
     char path[4096];
     int64_t start = sp[1].u.i, end = sp[2].u.i;
     em__buf b = EM__BUF_INIT;
-    size_t from = 0;
     em_status st;
 
     if (sp[0].len >= sizeof(path))
@@ -83,15 +121,9 @@ static em_status text_compute(em_rdd *rdd, int part, em_task *t,
         em__buf_fini(&b);
         return st;
     }
-    st = read_split(path, start, end, &b);
-    if (st == EM_OK && start > 0) {
-        const uint8_t *nl = b.len ? memchr(b.data, '\n', b.len) : NULL;
-        from = nl ? (size_t)(nl - b.data) + 1 : b.len;
-    }
-    if (st == EM_OK && end > start)
-        st = push_lines(t, b.data, b.len, from, (size_t)(end - start), out);
-    em__buf_fini(&b);
-    return st;
+    if (end <= start)
+        return EM_OK;
+    return stream_split(path, start, end, t, out);
 }
 
 static const em__rdd_kind text_kind = {"textFile", text_compute, NULL};
