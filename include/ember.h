@@ -122,6 +122,18 @@ EM_API int em_ctx_default_parallelism(const em_ctx *ctx);
 /* The number of task threads of a local master. */
 EM_API int em_ctx_threads(const em_ctx *ctx);
 
+/* What a context has run so far, for monitoring and tests. */
+typedef struct em_ctx_stats {
+    int64_t jobs;            /* actions run */
+    int64_t stages_run;      /* stages whose tasks ran */
+    int64_t map_tasks_run;   /* shuffle map tasks run */
+    int64_t stages_skipped;  /* shuffle map stages skipped because their
+                                output existed (a later action on the same
+                                lineage) */
+} em_ctx_stats;
+
+EM_API void em_ctx_get_stats(em_ctx *ctx, em_ctx_stats *out);
+
 /* Parses a size such as "512m", "2g", "1048576" (k, m, g, t suffixes,
  * powers of 1024). Returns EM_EINVAL for anything else. */
 EM_API em_status em_parse_size(const char *s, int64_t *out);

@@ -207,6 +207,16 @@ int em_ctx_default_parallelism(const em_ctx *ctx)
     return ctx->default_parallelism;
 }
 
+void em_ctx_get_stats(em_ctx *ctx, em_ctx_stats *out)
+{
+    pthread_mutex_lock(&ctx->lock);
+    out->jobs = ctx->next_job_id;
+    out->stages_run = ctx->stages_run;
+    out->map_tasks_run = ctx->map_tasks_run;
+    out->stages_skipped = ctx->stages_skipped;
+    pthread_mutex_unlock(&ctx->lock);
+}
+
 int em_ctx_threads(const em_ctx *ctx)
 {
     return ctx->threads;

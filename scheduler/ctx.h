@@ -51,6 +51,7 @@ struct em_ctx {
     unsigned visit_epoch;      /* lineage traversals */
     int64_t stages_run;        /* statistics, for tests and progress */
     int64_t map_tasks_run;
+    int64_t stages_skipped;
 
     struct em_broadcast **bcasts; /* by id - 1; NULL once destroyed */
     size_t nbcasts, bcasts_cap;

@@ -393,7 +393,7 @@ static em_status writer_push(em__sink *base, em_task *t, em_val rec)
 
 /* Copies bytes [from, to) of a file into out, updating *crc. */
 static em_status copy_range(const char *path, uint64_t from, uint64_t to,
-                            FILE *out, uint32_t *crc)
+                            FILE *out, const char *out_path, uint32_t *crc)
 {
     uint8_t buf[1 << 16];
     int fd = open(path, O_RDONLY);
@@ -413,7 +413,7 @@ static em_status copy_range(const char *path, uint64_t from, uint64_t to,
         }
         *crc = em__crc32(*crc, buf, (size_t)got);
         if (fwrite(buf, 1, (size_t)got, out) != (size_t)got) {
-            st = em__err(EM_EIO, "shuffle: writing map output failed: %s",
+            st = em__err(EM_EIO, "shuffle: writing %s failed: %s", out_path,
                          strerror(errno));
             break;
         }
@@ -440,6 +440,7 @@ static em_status write_output(writer *w, em_task *t)
     em_status st;
     FILE *f;
     uint8_t tail[8];
+    bool is_short = false;
 
     if (w->n > 0 || w->is_combining || w->nruns == 0)
         if ((st = write_run(w, t)) != EM_OK)
@@ -467,27 +468,24 @@ static em_status write_output(writer *w, em_task *t)
         for (size_t k = 0; k < w->nruns && st == EM_OK; k++) {
             const run *rn = &w->runs[k];
             st = copy_range(rn->path, rn->offsets[r], rn->offsets[r + 1], f,
-                            &o.crcs[r]);
+                            path, &o.crcs[r]);
             o.offsets[r + 1] += rn->offsets[r + 1] - rn->offsets[r];
         }
     }
     for (int r = 0; st == EM_OK && r <= R; r++) {
         put_le(tail, o.offsets[r], 8);
-        if (fwrite(tail, 1, 8, f) != 8)
-            st = EM_EIO;
+        is_short |= fwrite(tail, 1, 8, f) != 8;
     }
     for (int r = 0; st == EM_OK && r < R; r++) {
         put_le(tail, o.crcs[r], 4);
-        if (fwrite(tail, 1, 4, f) != 4)
-            st = EM_EIO;
+        is_short |= fwrite(tail, 1, 4, f) != 4;
     }
     put_le(tail, (uint64_t)R, 4);
     put_le(tail + 4, SHUF_MAGIC, 4);
-    if (st == EM_OK && fwrite(tail, 1, 8, f) != 8)
-        st = EM_EIO;
-    if (fclose(f) != 0 && st == EM_OK)
-        st = EM_EIO;
-    if (st == EM_EIO)
+    if (st == EM_OK)
+        is_short |= fwrite(tail, 1, 8, f) != 8;
+    is_short |= fclose(f) != 0;
+    if (st == EM_OK && is_short) /* copy_range names its own failures */
         st = em__err(EM_EIO, "shuffle: writing %s failed: %s", path,
                      strerror(errno));
     if (st != EM_OK) {
@@ -563,6 +561,11 @@ static em_status run_missing(em_ctx *ctx, em__shuffle *s)
     }
     pthread_mutex_unlock(&s->lock);
     st = EM_OK;
+    if (n == 0) {
+        pthread_mutex_lock(&ctx->lock);
+        ctx->stages_skipped++;
+        pthread_mutex_unlock(&ctx->lock);
+    }
     if (n > 0) {
         st = em__stage_run(ctx, s->parent, missing, n, map_task, s, &r);
         if (st == EM_OK) {
