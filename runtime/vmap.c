@@ -30,6 +30,7 @@ em_status em__vmap_init(em__vmap *m)
     return EM_OK;
 }
 
+/* em_val_eq with the common case, string keys, inline. */
 static inline bool key_eq(em_val a, em_val b)
 {
     if (a.type == EM_STR && b.type == EM_STR)
@@ -50,11 +51,6 @@ static em__vmap_slot *probe(em__vmap_slot *slots, size_t cap, uint64_t h,
     }
 }
 
-static bool is_inline(const em__vmap_slot *s)
-{
-    return s->key.type == EM_STR && s->key.u.s == s->inl;
-}
-
 static em_status grow(em__vmap *m)
 {
     size_t ncap = m->cap * 2;
@@ -63,13 +59,8 @@ static em_status grow(em__vmap *m)
     if (ns == NULL)
         return EM_ENOMEM;
     for (size_t i = 0; i < m->cap; i++) {
-        em__vmap_slot *from = &m->slots[i], *to;
-        if (from->hash == 0)
-            continue;
-        to = probe(ns, ncap, from->hash, from->key);
-        *to = *from;
-        if (is_inline(from))
-            to->key.u.s = to->inl;
+        if (m->slots[i].hash != 0)
+            *probe(ns, ncap, m->slots[i].hash, m->slots[i].key) = m->slots[i];
     }
     em__mem_free(m->slots, m->cap * sizeof(*m->slots));
     m->slots = ns;
@@ -89,13 +80,8 @@ em_val *em__vmap_upsert(em__vmap *m, em_val key, bool *is_new_out)
         *is_new_out = false;
         return &s->val;
     }
-    if (key.type == EM_STR && key.len <= EM__VMAP_INLINE) {
-        memcpy(s->inl, key.u.s, key.len);
-        s->key = key;
-        s->key.u.s = s->inl;
-    } else if (em_val_copy(m->arena, key, &s->key) != EM_OK) {
+    if (em_val_copy(m->arena, key, &s->key) != EM_OK)
         return NULL;
-    }
     s->hash = h;
     s->val = em_nil();
     m->n++;

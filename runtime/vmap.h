@@ -13,18 +13,11 @@
 
 #include "ember/val.h"
 
-/* A slot fills one 64-byte cache line; a string key of up to 24 bytes is
- * kept inside its slot, so a lookup touches one line. */
-#define EM__VMAP_INLINE 24
-
 typedef struct em__vmap_slot {
     uint64_t hash;  /* the key's hash; 0 marks an empty slot */
-    em_val key;     /* in the slot (short strings) or the map's arena */
+    em_val key;     /* in the map's arena */
     em_val val;     /* the caller's value */
-    char inl[EM__VMAP_INLINE]; /* a short string key's bytes */
 } em__vmap_slot;
-
-_Static_assert(sizeof(em__vmap_slot) == 64, "a slot is one cache line");
 
 typedef struct em__vmap {
     em_arena *arena;       /* keys (and values the caller copies) */
@@ -37,8 +30,7 @@ em_status em__vmap_init(em__vmap *m);
 
 /* Finds key, inserting it with a nil value when absent (*is_new_out set
  * accordingly). Returns the value slot, valid until the next insert; NULL
- * when out of memory. Keys (slots[i].key) are valid until the next insert
- * too, since growing moves the slots. */
+ * when out of memory. */
 em_val *em__vmap_upsert(em__vmap *m, em_val key, bool *is_new_out);
 
 /* The value slot of key, or NULL when absent. */
