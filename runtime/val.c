@@ -431,12 +431,14 @@ static uint64_t hash_bytes(const uint8_t *p, size_t n, uint64_t seed)
 
     for (; i + 16 <= n; i += 16)
         h = mix(rd64(p + i) ^ K1, rd64(p + i + 8) ^ h);
-    a = b = 0;
-    for (size_t j = 0; i + j < n; j++) {
-        if (j < 8)
-            a |= (uint64_t)p[i + j] << (8 * j);
-        else
-            b |= (uint64_t)p[i + j] << (8 * (j - 8));
+    {
+        /* the 0..15 tail bytes, zero-padded, read as two little-endian
+         * words */
+        uint8_t tail[16] = {0};
+        if (n > i)
+            memcpy(tail, p + i, n - i);
+        a = rd64(tail);
+        b = rd64(tail + 8);
     }
     return mix(a ^ K2, b ^ h ^ K3);
 }
