@@ -38,8 +38,15 @@ typedef struct block {
     bool is_dead;       /* removed while pinned: free at unpin */
 } block;
 
+typedef struct claim {
+    int rdd, part;     /* a block being computed */
+} claim;
+
 struct em__blocks {
     pthread_mutex_t lock;
+    pthread_cond_t claims_done; /* a claim ended */
+    claim *claims;     /* blocks being computed now */
+    size_t nclaims, claims_cap;
     block **v;          /* live blocks */
     size_t n, cap;
     int64_t budget;     /* bytes of memory blocks allowed */
@@ -80,6 +87,7 @@ em__blocks *em__blocks_create(int64_t budget_bytes, const char *dir)
         return NULL;
     }
     pthread_mutex_init(&b->lock, NULL);
+    pthread_cond_init(&b->claims_done, NULL);
     b->budget = budget_bytes;
     return b;
 }
@@ -124,6 +132,8 @@ void em__blocks_destroy(em__blocks *b)
         em__mem_free(b->dir, strlen(b->dir) + 1);
     }
     em__mem_free(b->parent_dir, strlen(b->parent_dir) + 1);
+    em__mem_free(b->claims, b->claims_cap * sizeof(*b->claims));
+    pthread_cond_destroy(&b->claims_done);
     pthread_mutex_destroy(&b->lock);
     em__mem_free(b, sizeof(*b));
 }
@@ -383,6 +393,54 @@ em_status em__blocks_get(em__blocks *b, int rdd, int part, em_task *t,
         block_free(b, blk);
     pthread_mutex_unlock(&b->lock);
     return st;
+}
+
+static size_t find_claim(const em__blocks *b, int rdd, int part)
+{
+    for (size_t i = 0; i < b->nclaims; i++) {
+        if (b->claims[i].rdd == rdd && b->claims[i].part == part)
+            return i;
+    }
+    return SIZE_MAX;
+}
+
+em_status em__blocks_begin_compute(em__blocks *b, int rdd, int part)
+{
+    bool has_waited = false;
+    void *p;
+
+    pthread_mutex_lock(&b->lock);
+    while (find_claim(b, rdd, part) != SIZE_MAX) {
+        pthread_cond_wait(&b->claims_done, &b->lock);
+        has_waited = true;
+    }
+    if (has_waited && find(b, rdd, part) != SIZE_MAX) {
+        pthread_mutex_unlock(&b->lock);
+        return EM_EEXIST; /* the other task stored it */
+    }
+    p = b->claims;
+    if (em__mem_grow(&p, &b->claims_cap, b->nclaims + 1,
+                     sizeof(*b->claims)) != 0) {
+        pthread_mutex_unlock(&b->lock);
+        return EM_ENOMEM;
+    }
+    b->claims = p;
+    b->claims[b->nclaims].rdd = rdd;
+    b->claims[b->nclaims].part = part;
+    b->nclaims++;
+    pthread_mutex_unlock(&b->lock);
+    return EM_OK;
+}
+
+void em__blocks_end_compute(em__blocks *b, int rdd, int part)
+{
+    size_t i;
+
+    pthread_mutex_lock(&b->lock);
+    if ((i = find_claim(b, rdd, part)) != SIZE_MAX)
+        b->claims[i] = b->claims[--b->nclaims];
+    pthread_cond_broadcast(&b->claims_done);
+    pthread_mutex_unlock(&b->lock);
 }
 
 void em__blocks_drop_rdd(em__blocks *b, int rdd)

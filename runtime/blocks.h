@@ -36,6 +36,16 @@ em_status em__blocks_get(em__blocks *b, int rdd, int part, em_task *t,
 em_status em__blocks_put(em__blocks *b, int rdd, int part, em_storage level,
                          em__part *p);
 
+/* Claims the computation of block (rdd, part): returns EM_OK when the
+ * caller should compute and put it (then call em__blocks_end_compute),
+ * EM_EEXIST when another task finished it meanwhile (get it). While
+ * another task computes it, waits. So a cached partition is computed once
+ * even when several tasks of a job need it at the same time. */
+em_status em__blocks_begin_compute(em__blocks *b, int rdd, int part);
+
+/* Ends a claim (after the put, or after a failure) and wakes waiters. */
+void em__blocks_end_compute(em__blocks *b, int rdd, int part);
+
 /* Drops every block of an RDD. */
 void em__blocks_drop_rdd(em__blocks *b, int rdd);
 

@@ -70,19 +70,29 @@ em_status em__rdd_compute(em_rdd *rdd, int part, em_task *t, em__sink *out)
 
     if (rdd->storage == EM_STORAGE_NONE)
         return rdd->kind->compute(rdd, part, t, out);
-    st = em__blocks_get(rdd->blocks, rdd->id, part, t, out);
-    if (st != EM_ENOENT)
-        return st;
-    /* not held: compute it whole, keep it, and push it on */
+    for (;;) {
+        st = em__blocks_get(rdd->blocks, rdd->id, part, t, out);
+        if (st != EM_ENOENT)
+            return st;
+        /* not held: compute it once, even if other tasks want it now */
+        st = em__blocks_begin_compute(rdd->blocks, rdd->id, part);
+        if (st == EM_EEXIST)
+            continue; /* another task just stored it */
+        if (st != EM_OK)
+            return st;
+        break;
+    }
     if ((st = em__part_init(&p)) != EM_OK)
-        return st;
+        goto out_end;
     em__part_sink_init(&ps, &p);
     st = rdd->kind->compute(rdd, part, t, &ps.base);
     if (st == EM_OK)
         st = em__push_all(t, p.recs, p.n, out);
-    if (st != EM_OK) {
+    if (st != EM_OK)
         em__part_fini(&p);
-        return st;
-    }
-    return em__blocks_put(rdd->blocks, rdd->id, part, rdd->storage, &p);
+    else
+        st = em__blocks_put(rdd->blocks, rdd->id, part, rdd->storage, &p);
+out_end:
+    em__blocks_end_compute(rdd->blocks, rdd->id, part);
+    return st;
 }

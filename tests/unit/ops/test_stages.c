@@ -126,11 +126,45 @@ static void test_stages_deleted_spill_run(void **state)
     em_test_rmtree(dir);
 }
 
+static atomic_long computed;
+
+static em_status count_calls(em_task *t, const em_val *env,
+                             const em_val *args, size_t nargs, em_val *out)
+{
+    atomic_fetch_add(&computed, 1);
+    *out = em_int(args[0].u.i + 1);
+    return EM_OK;
+}
+
+/* Two tasks of one job need the same cached partitions at once: each
+ * partition is still computed once (the others wait and read it). */
+static void test_stages_cached_partition_computed_once(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 10; round++) {
+        em_ctx *ctx = em_test_ctx("local[3]");
+        em_rdd *p = em_rdd_map(em_ctx_range(ctx, 0, 30000, 1, 5),
+                               EM_FN(count_calls));
+        em_rdd *both[2];
+        int64_t n;
+
+        EM_CHECK(em_rdd_cache(p));
+        both[0] = em_rdd_glom(p);
+        both[1] = em_rdd_zip_with_unique_id(p);
+        atomic_store(&computed, 0);
+        EM_CHECK(em_rdd_count(em_ctx_union(ctx, both, 2), &n));
+        assert_int_equal(n, 5 + 30000);
+        assert_int_equal(atomic_load(&computed), 30000);
+        em_ctx_destroy(ctx);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         EM_TEST(test_stages_skipped),
         EM_TEST(test_stages_deleted_spill_run),
+        EM_TEST(test_stages_cached_partition_computed_once),
     };
 
     return cmocka_run_group_tests_name("stages", tests, NULL, NULL);
