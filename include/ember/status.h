@@ -30,7 +30,10 @@ extern "C" {
     X(ESTATE, -10, "invalid state")                                            \
     X(ETYPE, -11, "wrong type")                                                \
     X(ECANCELED, -12, "canceled")                                              \
-    X(EFETCH, -13, "shuffle output lost or corrupt")
+    X(EFETCH, -13, "shuffle output lost or corrupt")                          \
+    X(EPROTO, -14, "protocol error")                                           \
+    X(ETIMEOUT, -15, "timed out")                                              \
+    X(ELOST, -16, "executor lost")
 
 typedef enum em_status {
 #define EM_STATUS_ENUM(name, code, msg) EM_##name = code,
