@@ -141,7 +141,7 @@ static em_status file_push(em__sink *s, em_task *t, em_val rec)
     return em__recfile_write(fs->f, &fs->b, rec);
 }
 
-static em_status write_task(em_task *t, em_rdd *rdd, int part, void *arg,
+static em_status write_task(em_task *t, em_rdd *rdd, int part, em_val arg,
                             em_arena *res, em_val *out)
 {
     char path[4200], tmp[4300];
@@ -170,7 +170,7 @@ static em_status write_task(em_task *t, em_rdd *rdd, int part, void *arg,
 }
 
 /* Counting is enough to fill the block store for a local checkpoint. */
-static em_status touch_task(em_task *t, em_rdd *rdd, int part, void *arg,
+static em_status touch_task(em_task *t, em_rdd *rdd, int part, em_val arg,
                             em_arena *res, em_val *out)
 {
     em__part p;
@@ -195,9 +195,9 @@ static em_status save(em_ctx *ctx, em_rdd *rdd)
         if (mkdir(dir, 0777) != 0 && errno != EEXIST)
             return em__err(EM_EIO, "checkpoint: cannot create %s: %s", dir,
                            strerror(errno));
-        st = em__job_run(ctx, rdd, NULL, 0, write_task, NULL, &r);
+        st = em__job_run(ctx, rdd, NULL, 0, write_task, em_nil(), &r);
     } else {
-        st = em__job_run(ctx, rdd, NULL, 0, touch_task, NULL, &r);
+        st = em__job_run(ctx, rdd, NULL, 0, touch_task, em_nil(), &r);
     }
     if (st != EM_OK)
         return st;

@@ -28,6 +28,7 @@ struct em_ctx {
     int64_t memory_bytes;      /* executor memory budget */
     char *local_dir;           /* scratch files */
     bool has_progress;         /* draw the progress bar on stderr */
+    bool is_executor;          /* runs tasks for a driver elsewhere */
 
     pthread_mutex_t lock;      /* nodes, ids, broadcasts, accumulators */
     pthread_mutex_t job_lock;  /* stages from several driver threads run

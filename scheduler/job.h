@@ -11,9 +11,11 @@
 #include "runtime/rdd.h"
 
 /* A task body: computes something from partition `part` of rdd and writes
- * the task's result (allocated in res, which outlives the task) to *out. */
+ * the task's result (allocated in res, which outlives the task) to *out.
+ * Its parameters are one value, arg, so that a task can be sent to another
+ * process: functions inside it are function values (runtime/fnref.h). */
 typedef em_status (*em__task_fn)(em_task *t, em_rdd *rdd, int part,
-                                 void *arg, em_arena *res, em_val *out);
+                                 em_val arg, em_arena *res, em_val *out);
 
 /* The results of a job: one value per requested partition, in request
  * order, each in its task's arena. */
@@ -28,7 +30,7 @@ typedef struct em__job_result {
  * em__job_result_fini. On failure *out is empty and the status and message
  * are the first failing task's. */
 em_status em__job_run(em_ctx *ctx, em_rdd *rdd, const int *parts, int n,
-                      em__task_fn fn, void *arg, em__job_result *out);
+                      em__task_fn fn, em_val arg, em__job_result *out);
 
 void em__job_result_fini(em__job_result *r);
 
@@ -37,7 +39,7 @@ void em__job_result_fini(em__job_result *r);
  * em__shuffle_prepare followed by this, retried when a task reports a
  * fetch failure (EM_EFETCH). */
 em_status em__stage_run(em_ctx *ctx, em_rdd *rdd, const int *parts, int n,
-                        em__task_fn fn, void *arg, em__job_result *out);
+                        em__task_fn fn, em_val arg, em__job_result *out);
 
 /* Saves the marked checkpoints in rdd's lineage (after a job over it). */
 em_status em__checkpoint_after_job(em_ctx *ctx, em_rdd *rdd);

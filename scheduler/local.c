@@ -28,7 +28,7 @@ struct job {
     int id, stage_id;
     em_rdd *rdd;
     em__task_fn fn;
-    void *arg;
+    em_val arg;
     int n;                 /* tasks */
     task_slot *queue;      /* pending tasks (a ring of n) */
     int qhead, qlen;
@@ -280,7 +280,7 @@ static em_status job_alloc(job *j, int n, em__job_result *out)
 }
 
 em_status em__stage_run(em_ctx *ctx, em_rdd *rdd, const int *parts, int n,
-                        em__task_fn fn, void *arg, em__job_result *out)
+                        em__task_fn fn, em_val arg, em__job_result *out)
 {
     em__pool *p = ctx->pool;
     struct timespec until;
@@ -353,7 +353,7 @@ void em__job_result_fini(em__job_result *r)
 #define MAX_STAGE_ATTEMPTS 4
 
 em_status em__job_run(em_ctx *ctx, em_rdd *rdd, const int *parts, int n,
-                      em__task_fn fn, void *arg, em__job_result *out)
+                      em__task_fn fn, em_val arg, em__job_result *out)
 {
     em_status st = EM_OK;
 

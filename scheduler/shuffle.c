@@ -126,7 +126,8 @@ em__shuffle *em__shuffle_new(em_rdd *parent, const em__partitioner *p,
 static void output_clear(em__shuffle *s, em__map_output *o)
 {
     if (o->path != NULL) {
-        unlink(o->path);
+        if (o->host == NULL) /* another machine's file is its own */
+            unlink(o->path);
         em__mem_free(o->path, strlen(o->path) + 1);
     }
     if (o->host != NULL)
@@ -429,9 +430,81 @@ static void put_le(uint8_t *p, uint64_t x, int n)
         p[i] = (uint8_t)(x >> (8 * i));
 }
 
+/* The description of a map output as a value: [path, [offsets], [crcs]],
+ * in a. */
+static em_status output_to_val(const em__shuffle *s, const em__map_output *o,
+                               em_arena *a, em_val *out)
+{
+    em_val *items, *offs, *crcs;
+    em_status st;
+
+    if ((items = em_array_make(a, 3, out)) == NULL ||
+        (offs = em_array_make(a, (size_t)s->part.n + 1, &items[1])) == NULL ||
+        (crcs = em_array_make(a, (size_t)s->part.n, &items[2])) == NULL)
+        return EM_ENOMEM;
+    if ((st = em_str_copy(a, o->path, strlen(o->path), &items[0])) != EM_OK)
+        return st;
+    for (int r = 0; r <= s->part.n; r++)
+        offs[r] = em_int((int64_t)o->offsets[r]);
+    for (int r = 0; r < s->part.n; r++)
+        crcs[r] = em_int(o->crcs[r]);
+    return EM_OK;
+}
+
+em_status em__shuffle_register(em__shuffle *s, int m, const char *host,
+                               em_val desc)
+{
+    em__map_output o = {NULL, NULL, NULL, NULL};
+    const em_val *it = desc.u.arr;
+    int R = s->part.n;
+
+    if (m < 0 || m >= s->nmaps || desc.type != EM_ARRAY || desc.len != 3 ||
+        it[0].type != EM_STR || it[1].type != EM_ARRAY ||
+        it[1].len != (uint32_t)R + 1 || it[2].type != EM_ARRAY ||
+        it[2].len != (uint32_t)R)
+        return em__err(EM_EPROTO, "shuffle %d: malformed map output %d",
+                       s->id, m);
+    o.offsets = em__mem_calloc((size_t)R + 1, sizeof(uint64_t));
+    o.crcs = em__mem_calloc((size_t)(R ? R : 1), sizeof(uint32_t));
+    o.path = em__mem_alloc(it[0].len + 1);
+    o.host = host ? em__mem_strdup(host) : NULL;
+    if (o.offsets == NULL || o.crcs == NULL || o.path == NULL ||
+        (host != NULL && o.host == NULL)) {
+        em__mem_free(o.path, o.path ? it[0].len + 1 : 0);
+        o.path = NULL;
+        output_clear(s, &o);
+        return EM_ENOMEM;
+    }
+    memcpy(o.path, it[0].u.s, it[0].len);
+    o.path[it[0].len] = '\0';
+    for (int r = 0; r <= R; r++)
+        o.offsets[r] = (uint64_t)it[1].u.arr[r].u.i;
+    for (int r = 0; r < R; r++)
+        o.crcs[r] = (uint32_t)it[2].u.arr[r].u.i;
+    pthread_mutex_lock(&s->lock);
+    output_clear(s, &s->outs[m]);
+    s->outs[m] = o;
+    pthread_mutex_unlock(&s->lock);
+    return EM_OK;
+}
+
+em__shuffle *em__shuffle_find(em_ctx *ctx, int id)
+{
+    em__shuffle *s;
+
+    pthread_mutex_lock(&ctx->lock);
+    for (s = ctx->shuffles; s != NULL && s->id != id; s = s->next)
+        ;
+    pthread_mutex_unlock(&ctx->lock);
+    return s;
+}
+
 /* Concatenates the runs segment by segment into the map output file, with
- * checksums and the footer, and registers it. */
-static em_status write_output(writer *w, em_task *t)
+ * checksums and the footer; registers it in this process unless it runs
+ * in an executor (the driver registers it from the task's result), and
+ * writes its description to *desc (in res). */
+static em_status write_output(writer *w, em_task *t, em_arena *res,
+                              em_val *desc)
 {
     em__shuffle *s = w->s;
     int R = s->part.n;
@@ -492,6 +565,17 @@ static em_status write_output(writer *w, em_task *t)
         output_clear(s, &o); /* unlinks the partial file */
         return st;
     }
+    if ((st = output_to_val(s, &o, res, desc)) != EM_OK) {
+        output_clear(s, &o);
+        return st;
+    }
+    if (s->ctx->is_executor) { /* the file stays for the block server */
+        o.host = NULL;
+        em__mem_free(o.path, strlen(o.path) + 1);
+        o.path = NULL;
+        output_clear(s, &o);
+        return EM_OK;
+    }
     pthread_mutex_lock(&s->lock);
     output_clear(s, &s->outs[w->map]);
     s->outs[w->map] = o;
@@ -514,13 +598,16 @@ static void writer_fini(writer *w)
 }
 
 /* The map task: the parent's partition through a writer. */
-static em_status map_task(em_task *t, em_rdd *rdd, int part, void *arg,
+static em_status map_task(em_task *t, em_rdd *rdd, int part, em_val arg,
                           em_arena *res, em_val *out)
 {
-    em__shuffle *s = arg;
+    em__shuffle *s = em__shuffle_find(t->ctx, (int)arg.u.i);
     writer w;
     em_status st;
 
+    if (s == NULL)
+        return em__err(EM_ESTATE, "shuffle %lld is unknown here",
+                       (long long)arg.u.i);
     memset(&w, 0, sizeof(w));
     w.base.push = writer_push;
     w.s = s;
@@ -537,9 +624,8 @@ static em_status map_task(em_task *t, em_rdd *rdd, int part, void *arg,
     }
     st = em__rdd_compute(rdd, part, t, &w.base);
     if (st == EM_OK)
-        st = write_output(&w, t);
+        st = write_output(&w, t, res, out);
     writer_fini(&w);
-    *out = em_nil();
     return st;
 }
 
@@ -567,7 +653,8 @@ static em_status run_missing(em_ctx *ctx, em__shuffle *s)
         pthread_mutex_unlock(&ctx->lock);
     }
     if (n > 0) {
-        st = em__stage_run(ctx, s->parent, missing, n, map_task, s, &r);
+        st = em__stage_run(ctx, s->parent, missing, n, map_task,
+                           em_int(s->id), &r);
         if (st == EM_OK) {
             em__job_result_fini(&r);
             pthread_mutex_lock(&ctx->lock);

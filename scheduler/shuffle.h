@@ -125,6 +125,15 @@ typedef struct em__shuffle {
 em__shuffle *em__shuffle_new(em_rdd *parent, const em__partitioner *p,
                              const em__aggregator *agg);
 
+/* The shuffle with id `id` of ctx, or NULL. */
+em__shuffle *em__shuffle_find(em_ctx *ctx, int id);
+
+/* Records map output m, described by desc ([path, [offsets], [crcs]], the
+ * result of a map task), as held by host (NULL: this machine). EM_EPROTO
+ * for a malformed description. */
+em_status em__shuffle_register(em__shuffle *s, int m, const char *host,
+                               em_val desc);
+
 /* Runs the map tasks of every shuffle in rdd's lineage whose output is
  * missing, parents first. */
 em_status em__shuffle_prepare(em_ctx *ctx, em_rdd *rdd);

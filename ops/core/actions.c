@@ -9,19 +9,21 @@
 #include "ops.h"
 #include "runtime/arena.h"
 #include "runtime/err.h"
+#include "runtime/fnref.h"
 #include "runtime/mem.h"
 #include "runtime/vmap.h"
 
 /* ---- collect, count, take ---- */
 
-/* arg: the record limit (size_t *), or NULL for none. */
-static em_status collect_task(em_task *t, em_rdd *rdd, int part, void *arg,
+/* arg: the record limit (an int), or nil for none. */
+static em_status collect_task(em_task *t, em_rdd *rdd, int part, em_val arg,
                               em_arena *res, em_val *out)
 {
     em__vec_sink vs;
     em_status st;
 
-    em__vec_sink_init(&vs, res, arg ? *(size_t *)arg : SIZE_MAX);
+    em__vec_sink_init(&vs, res,
+                      arg.type == EM_INT ? (size_t)arg.u.i : SIZE_MAX);
     st = em__rdd_compute(rdd, part, t, &vs.base);
     if (st != EM_OK && st != EM__STOP) {
         em__vec_sink_fini(&vs);
@@ -60,7 +62,7 @@ em_status em_rdd_collect(em_rdd *rdd, em_arena *a, em_val *out)
 
     if (rdd == NULL)
         return em__err(EM_EINVAL, "collect: no RDD");
-    st = em__job_run(rdd->ctx, rdd, NULL, 0, collect_task, NULL, &r);
+    st = em__job_run(rdd->ctx, rdd, NULL, 0, collect_task, em_nil(), &r);
     if (st != EM_OK)
         return st;
     st = concat_results(&r, a, SIZE_MAX, out);
@@ -79,7 +81,7 @@ static em_status count_push(em__sink *s, em_task *t, em_val rec)
     return EM_OK;
 }
 
-static em_status count_task(em_task *t, em_rdd *rdd, int part, void *arg,
+static em_status count_task(em_task *t, em_rdd *rdd, int part, em_val arg,
                             em_arena *res, em_val *out)
 {
     count_sink cs = {{count_push}, 0};
@@ -92,7 +94,7 @@ static em_status count_task(em_task *t, em_rdd *rdd, int part, void *arg,
 em_status em__job_run_count(em_rdd *rdd, const int *parts, int n,
                             em__job_result *res)
 {
-    return em__job_run(rdd->ctx, rdd, parts, n, count_task, NULL, res);
+    return em__job_run(rdd->ctx, rdd, parts, n, count_task, em_nil(), res);
 }
 
 em_status em_rdd_count(em_rdd *rdd, int64_t *out)
@@ -125,7 +127,8 @@ static em_status take_batch(em_rdd *rdd, int from, int n, size_t want,
         return EM_ENOMEM;
     for (int i = 0; i < n; i++)
         parts[i] = from + i;
-    st = em__job_run(rdd->ctx, rdd, parts, n, collect_task, &want, &r);
+    st = em__job_run(rdd->ctx, rdd, parts, n, collect_task,
+                     em_int((int64_t)want), &r);
     em__mem_free(parts, (size_t)n * sizeof(int));
     if (st != EM_OK)
         return st;
@@ -310,14 +313,39 @@ static void select_fini(select_sink *s)
     em__mem_free(s->v, s->cap * sizeof(ranked));
 }
 
+/* select_args as a task parameter: [n, packed key function, is_desc]. */
+static em_status select_args_val(const select_args *sa, em_arena *a,
+                                 em_val *out)
+{
+    em_val *items = em_array_make(a, 3, out);
+
+    if (items == NULL)
+        return EM_ENOMEM;
+    items[0] = em_int((int64_t)sa->n);
+    items[2] = em_bool(sa->is_desc);
+    return em__fn_pack(a, sa->key, &items[1]);
+}
+
+static em_status select_args_get(em_val v, select_args *out)
+{
+    if (v.type != EM_ARRAY || v.len != 3 || v.u.arr[0].type != EM_INT)
+        return em__err(EM_EPROTO, "select: malformed task parameters");
+    out->n = (size_t)v.u.arr[0].u.i;
+    out->is_desc = v.u.arr[2].u.b;
+    return em__fn_unpack(v.u.arr[1], &out->key);
+}
+
 /* Task: the partition's best n records as an array. */
-static em_status select_task(em_task *t, em_rdd *rdd, int part, void *arg,
+static em_status select_task(em_task *t, em_rdd *rdd, int part, em_val arg,
                              em_arena *res, em_val *out)
 {
-    select_sink s = {{select_push}, arg, NULL, NULL, 0, 0, 0};
+    select_args sa;
+    select_sink s = {{select_push}, &sa, NULL, NULL, 0, 0, 0};
     em_val *items;
     em_status st;
 
+    if ((st = select_args_get(arg, &sa)) != EM_OK)
+        return st;
     if ((s.arena = em_arena_create()) == NULL)
         return EM_ENOMEM;
     st = em__rdd_compute(rdd, part, t, &s.base);
@@ -341,18 +369,26 @@ static em_status select_run(em_rdd *rdd, const select_args *sa, em_arena *a,
     select_sink s = {{select_push}, sa, NULL, NULL, 0, 0, 0};
     em__job_result r;
     em_task drv;
-    em_val *items;
+    em_val *items, arg;
     em_status st;
 
     if (rdd == NULL)
         return em__err(EM_EINVAL, "no RDD");
-    st = em__job_run(rdd->ctx, rdd, NULL, 0, select_task, (void *)sa, &r);
-    if (st != EM_OK)
+    if ((s.arena = em_arena_create()) == NULL)
+        return EM_ENOMEM;
+    if ((st = select_args_val(sa, s.arena, &arg)) != EM_OK) {
+        em_arena_destroy(s.arena);
         return st;
+    }
+    st = em__job_run(rdd->ctx, rdd, NULL, 0, select_task, arg, &r);
+    em__arena_reset(s.arena);
+    if (st != EM_OK) {
+        em_arena_destroy(s.arena);
+        return st;
+    }
     memset(&drv, 0, sizeof(drv));
     drv.ctx = rdd->ctx;
     drv.scratch = em_arena_create();
-    s.arena = em_arena_create();
     if (drv.scratch == NULL || s.arena == NULL)
         st = EM_ENOMEM;
     for (int i = 0; i < r.n && st == EM_OK; i++) {
@@ -448,7 +484,7 @@ static em_status counter_push(em__sink *s, em_task *t, em_val rec)
 
 /* Task: [k0, n0, k1, n1, ...] for the partition. */
 static em_status count_values_task(em_task *t, em_rdd *rdd, int part,
-                                   void *arg, em_arena *res, em_val *out)
+                                   em_val arg, em_arena *res, em_val *out)
 {
     counter_sink cs = {{counter_push}, {0}};
     em_val *items;
@@ -483,7 +519,8 @@ em_status em_rdd_count_by_value(em_rdd *rdd, em_arena *a, em_val *out)
 
     if (rdd == NULL)
         return em__err(EM_EINVAL, "countByValue: no RDD");
-    st = em__job_run(rdd->ctx, rdd, NULL, 0, count_values_task, NULL, &r);
+    st = em__job_run(rdd->ctx, rdd, NULL, 0, count_values_task, em_nil(),
+                     &r);
     if (st != EM_OK)
         return st;
     if ((st = em__vmap_init(&total)) != EM_OK)
@@ -628,27 +665,30 @@ static em_status foreach_push(em__sink *s, em_task *t, em_val rec)
     return em__fn_call(t, ((foreach_sink *)s)->f, &rec, 1, &ignored);
 }
 
-static em_status foreach_task(em_task *t, em_rdd *rdd, int part, void *arg,
+static em_status foreach_task(em_task *t, em_rdd *rdd, int part, em_val arg,
                               em_arena *res, em_val *out)
 {
-    foreach_sink fs = {{foreach_push}, arg};
+    em_fn f;
+    foreach_sink fs = {{foreach_push}, &f};
+    em_status st = em__fn_unpack(arg, &f);
 
-    return em__rdd_compute(rdd, part, t, &fs.base);
+    return st == EM_OK ? em__rdd_compute(rdd, part, t, &fs.base) : st;
 }
 
 static em_status foreach_partition_task(em_task *t, em_rdd *rdd, int part,
-                                        void *arg, em_arena *res, em_val *out)
+                                        em_val arg, em_arena *res, em_val *out)
 {
     em__part p;
     em_val arr, ignored;
-    em_status st = em__part_init(&p);
+    em_fn f;
+    em_status st = em__fn_unpack(arg, &f);
 
-    if (st != EM_OK)
+    if (st != EM_OK || (st = em__part_init(&p)) != EM_OK)
         return st;
     st = em__rdd_materialize(rdd, part, t, &p);
     arr = em_array(p.recs, p.n);
     if (st == EM_OK)
-        st = em__fn_call(t, (const em_fn *)arg, &arr, 1, &ignored);
+        st = em__fn_call(t, &f, &arr, 1, &ignored);
     em__part_fini(&p);
     return st;
 }
@@ -656,15 +696,21 @@ static em_status foreach_partition_task(em_task *t, em_rdd *rdd, int part,
 static em_status run_each(em_rdd *rdd, em_fn f, em__task_fn body)
 {
     em__job_result r;
+    em_arena *a;
+    em_val arg;
     em_status st;
 
     if (rdd == NULL)
         return em__err(EM_EINVAL, "foreach: no RDD");
     if (f.call == NULL)
         return em__err(EM_EINVAL, "foreach: no function given");
-    st = em__job_run(rdd->ctx, rdd, NULL, 0, body, &f, &r);
+    if ((a = em_arena_create()) == NULL)
+        return EM_ENOMEM;
+    if ((st = em__fn_pack(a, f, &arg)) == EM_OK)
+        st = em__job_run(rdd->ctx, rdd, NULL, 0, body, arg, &r);
     if (st == EM_OK)
         em__job_result_fini(&r);
+    em_arena_destroy(a);
     return st;
 }
 

@@ -9,6 +9,7 @@
 #include "ops.h"
 #include "runtime/arena.h"
 #include "runtime/err.h"
+#include "runtime/fnref.h"
 #include "runtime/num.h"
 
 typedef struct fold_args {
@@ -50,17 +51,40 @@ static em_status fold_push(em__sink *s, em_task *t, em_val rec)
     return EM_OK;
 }
 
+/* fold_args as a task parameter: [has_zero, zero, packed seq]. */
+static em_status fold_args_val(const fold_args *fa, em_arena *a, em_val *out)
+{
+    em_val *items = em_array_make(a, 3, out);
+
+    if (items == NULL)
+        return EM_ENOMEM;
+    items[0] = em_bool(fa->has_zero);
+    items[1] = fa->zero;
+    return em__fn_pack(a, fa->seq, &items[2]);
+}
+
+static em_status fold_args_get(em_val v, fold_args *out)
+{
+    if (v.type != EM_ARRAY || v.len != 3 || v.u.arr[0].type != EM_BOOL)
+        return em__err(EM_EPROTO, "fold: malformed task parameters");
+    out->has_zero = v.u.arr[0].u.b;
+    out->zero = v.u.arr[1];
+    return em__fn_unpack(v.u.arr[2], &out->seq);
+}
+
 /* Task: [] for an empty partition under reduce, else [acc]. */
-static em_status fold_task(em_task *t, em_rdd *rdd, int part, void *arg,
+static em_status fold_task(em_task *t, em_rdd *rdd, int part, em_val arg,
                            em_arena *res, em_val *out)
 {
-    const fold_args *fa = arg;
+    fold_args args, *fa = &args;
     fold_sink fs = {{fold_push}, fa, em_arena_create(), em_arena_create(),
                     em_nil(), false};
     em_val *items;
     em_status st = EM_ENOMEM;
 
     if (fs.cur == NULL || fs.spare == NULL)
+        goto out;
+    if ((st = fold_args_get(arg, &args)) != EM_OK)
         goto out;
     if (fa->has_zero) {
         fs.has_acc = true;
@@ -142,6 +166,7 @@ static em_status run_fold(em_rdd *rdd, const fold_args *fa, const em_fn *comb,
 {
     em__job_result r;
     size_t fan = 0;
+    em_val arg;
     em_status st;
 
     if (rdd == NULL)
@@ -150,7 +175,9 @@ static em_status run_fold(em_rdd *rdd, const fold_args *fa, const em_fn *comb,
         return em__err(EM_EINVAL, "no function given");
     if (depth < 1)
         return em__err(EM_EINVAL, "depth must be at least 1, not %d", depth);
-    st = em__job_run(rdd->ctx, rdd, NULL, 0, fold_task, (void *)fa, &r);
+    if ((st = fold_args_val(fa, a, &arg)) != EM_OK)
+        return st;
+    st = em__job_run(rdd->ctx, rdd, NULL, 0, fold_task, arg, &r);
     if (st != EM_OK)
         return st;
     if (depth > 1 && r.n > 0)
@@ -305,7 +332,7 @@ static em_status stat_push(em__sink *s, em_task *t, em_val rec)
     return st;
 }
 
-static em_status stat_task(em_task *t, em_rdd *rdd, int part, void *arg,
+static em_status stat_task(em_task *t, em_rdd *rdd, int part, em_val arg,
                            em_arena *res, em_val *out)
 {
     stat_sink ss = {{stat_push}, {0}};
@@ -334,7 +361,7 @@ em_status em_rdd_stats(em_rdd *rdd, em_stats *out)
 
     if (rdd == NULL)
         return em__err(EM_EINVAL, "stats: no RDD");
-    st = em__job_run(rdd->ctx, rdd, NULL, 0, stat_task, NULL, &r);
+    st = em__job_run(rdd->ctx, rdd, NULL, 0, stat_task, em_nil(), &r);
     if (st != EM_OK)
         return st;
     stat_init(&total);
@@ -429,12 +456,20 @@ static em_status hist_push(em__sink *s, em_task *t, em_val rec)
     return EM_OK;
 }
 
-static em_status hist_task(em_task *t, em_rdd *rdd, int part, void *arg,
+static em_status hist_task(em_task *t, em_rdd *rdd, int part, em_val arg,
                            em_arena *res, em_val *out)
 {
-    const hist_args *h = arg;
+    hist_args args, *h = &args;
     hist_sink hs = {{hist_push}, h, NULL};
     em_status st;
+
+    /* [bounds vector, is_even] */
+    if (arg.type != EM_ARRAY || arg.len != 2 ||
+        arg.u.arr[0].type != EM_VEC || arg.u.arr[0].len < 2)
+        return em__err(EM_EPROTO, "histogram: malformed task parameters");
+    args.bounds = arg.u.arr[0].u.vec;
+    args.nb = (int)arg.u.arr[0].len - 1;
+    args.is_even = arg.u.arr[1].u.b;
 
     hs.counts = em__arena_alloc(res, (size_t)h->nb * sizeof(int64_t), 8);
     if (hs.counts == NULL)
@@ -483,6 +518,7 @@ em_status em_rdd_histogram(em_rdd *rdd, int nbuckets, const double *buckets,
 {
     hist_args h = {buckets, nbuckets, buckets == NULL};
     em__job_result r;
+    em_val hv[2];
     em_val *res, *bv, *cv;
     double *b = NULL;
     em_status st;
@@ -502,7 +538,9 @@ em_status em_rdd_histogram(em_rdd *rdd, int nbuckets, const double *buckets,
             return st;
         h.bounds = b;
     }
-    st = em__job_run(rdd->ctx, rdd, NULL, 0, hist_task, &h, &r);
+    hv[0] = em_vec(h.bounds, (size_t)h.nb + 1);
+    hv[1] = em_bool(h.is_even);
+    st = em__job_run(rdd->ctx, rdd, NULL, 0, hist_task, em_array(hv, 2), &r);
     if (st != EM_OK)
         return st;
     res = em_array_make(a, 2, out);

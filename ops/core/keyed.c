@@ -192,7 +192,7 @@ static em_status key_is(em_task *t, const em_val *env, const em_val *args,
     return EM_OK;
 }
 
-static em_status collect_one(em_task *t, em_rdd *rdd, int part, void *arg,
+static em_status collect_one(em_task *t, em_rdd *rdd, int part, em_val arg,
                              em_arena *res, em_val *out);
 
 em_status em_rdd_lookup(em_rdd *rdd, em_val key, em_arena *a, em_val *out)
@@ -219,7 +219,7 @@ em_status em_rdd_lookup(em_rdd *rdd, em_val key, em_arena *a, em_val *out)
         return st;
     {
         em__job_result r;
-        st = em__job_run(rdd->ctx, vals, &part, 1, collect_one, NULL, &r);
+        st = em__job_run(rdd->ctx, vals, &part, 1, collect_one, em_nil(), &r);
         if (st != EM_OK)
             return st;
         st = em_val_copy(a, r.vals[0], out);
@@ -228,7 +228,7 @@ em_status em_rdd_lookup(em_rdd *rdd, em_val key, em_arena *a, em_val *out)
     return st;
 }
 
-static em_status collect_one(em_task *t, em_rdd *rdd, int part, void *arg,
+static em_status collect_one(em_task *t, em_rdd *rdd, int part, em_val arg,
                              em_arena *res, em_val *out)
 {
     em__vec_sink vs;

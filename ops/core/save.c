@@ -112,7 +112,7 @@ static em_status write_part(file_sink *fs, em_rdd *rdd, int part, em_task *t)
 
 /* Task: writes partition `part` to dir/part-NNNNN through a temporary
  * file of this attempt. arg: the directory. */
-static em_status save_task(em_task *t, em_rdd *rdd, int part, void *arg,
+static em_status save_task(em_task *t, em_rdd *rdd, int part, em_val arg,
                            em_arena *res, em_val *out)
 {
     file_sink fs = {{file_push}, -1, NULL, NULL, 0, SAVE_CHUNK};
@@ -120,9 +120,11 @@ static em_status save_task(em_task *t, em_rdd *rdd, int part, void *arg,
     char *tmp, *dst;
     em_status st = EM_ENOMEM;
 
-    tmp = path_make(&tmp_bytes, "%s/.part-%05d.tmp-%d", (const char *)arg, part,
-                    t->attempt);
-    dst = path_make(&dst_bytes, "%s/part-%05d", (const char *)arg, part);
+    if (arg.type != EM_STR)
+        return em__err(EM_EPROTO, "saveAsTextFile: malformed task parameters");
+    tmp = path_make(&tmp_bytes, "%.*s/.part-%05d.tmp-%d", (int)arg.len,
+                    arg.u.s, part, t->attempt);
+    dst = path_make(&dst_bytes, "%.*s/part-%05d", (int)arg.len, arg.u.s, part);
     if (tmp == NULL || dst == NULL ||
         (fs.buf = em__mem_alloc(SAVE_CHUNK)) == NULL)
         goto out_free;
@@ -186,7 +188,7 @@ em_status em_rdd_save_as_text_file(em_rdd *rdd, const char *path)
                        "%s: %s",
                        path, strerror(errno));
     }
-    st = em__job_run(rdd->ctx, rdd, NULL, 0, save_task, (void *)path, &r);
+    st = em__job_run(rdd->ctx, rdd, NULL, 0, save_task, em_cstr(path), &r);
     if (st != EM_OK)
         return st;
     em__job_result_fini(&r);

@@ -10,6 +10,7 @@
 #include "shuffled.h"
 #include "runtime/arena.h"
 #include "runtime/err.h"
+#include "runtime/fnref.h"
 #include "runtime/mem.h"
 
 typedef struct sample_args {
@@ -60,13 +61,21 @@ static em_status reservoir_push(em__sink *base, em_task *t, em_val rec)
 }
 
 /* Task: [records seen, [sampled keys]]. */
-static em_status sample_task(em_task *t, em_rdd *rdd, int part, void *arg,
+static em_status sample_task(em_task *t, em_rdd *rdd, int part, em_val arg,
                              em_arena *res, em_val *out)
 {
-    const sample_args *sa = arg;
+    sample_args args, *sa = &args;
     reservoir r = {{reservoir_push}, sa, res, NULL, 0, 0, 0};
     em_val *items, *ks;
     em_status st;
+
+    /* [per_part, packed key function] */
+    if (arg.type != EM_ARRAY || arg.len != 2 || arg.u.arr[0].type != EM_INT ||
+        arg.u.arr[0].u.i < 1)
+        return em__err(EM_EPROTO, "sortByKey: malformed task parameters");
+    args.per_part = (size_t)arg.u.arr[0].u.i;
+    if ((st = em__fn_unpack(arg.u.arr[1], &args.keyfn)) != EM_OK)
+        return st;
 
     r.rng = 0x5851f42d4c957f2dull ^ (uint64_t)part;
     r.keys = em__mem_calloc(sa->per_part, sizeof(em_val));
@@ -176,8 +185,11 @@ em_rdd *em_rdd_sort_by_key(em_rdd *rdd, bool ascending, int num_partitions,
         sa.per_part = (size_t)ceil(3.0 * fmin(20.0 * p.n, 1e6) /
                                    rdd->nparts);
         sa.keyfn = keyfunc;
-        if (em__job_run(rdd->ctx, rdd, NULL, 0, sample_task, &sa, &res) !=
-            EM_OK)
+        em_val sv[2];
+        sv[0] = em_int((int64_t)sa.per_part);
+        if (em__fn_pack(a, sa.keyfn, &sv[1]) != EM_OK ||
+            em__job_run(rdd->ctx, rdd, NULL, 0, sample_task, em_array(sv, 2),
+                        &res) != EM_OK)
             goto out;
         if (pick_bounds(&res, p.n, a, &p.bounds) != EM_OK) {
             em__job_result_fini(&res);

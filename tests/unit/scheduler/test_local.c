@@ -470,10 +470,11 @@ typedef struct seen {
 } seen;
 
 /* Result: partition * 10, in the result arena; records the job id. */
-static em_status part_times_ten(em_task *t, em_rdd *rdd, int part, void *arg,
+static em_status part_times_ten(em_task *t, em_rdd *rdd, int part, em_val arg,
                                 em_arena *res, em_val *out)
 {
-    seen *s = arg;
+    /* in-process only: the address of the record, as bytes */
+    seen *s = arg.type == EM_BYTES ? *(seen *const *)arg.u.bytes : NULL;
     em_val v;
     em_status st;
 
@@ -504,25 +505,25 @@ static void test_local_job_results_in_request_order(void **state)
 
     (void)state;
     assert_non_null(r);
-    EM_CHECK(em__job_run(ctx, r, parts, 4, part_times_ten, NULL, &res));
+    EM_CHECK(em__job_run(ctx, r, parts, 4, part_times_ten, em_nil(), &res));
     assert_int_equal(res.n, 4);
     for (int i = 0; i < 4; i++) {
         assert_int_equal(res.vals[i].u.i, parts[i] * 10);
         assert_non_null(res.arenas[i]);
     }
     em__job_result_fini(&res);
-    EM_CHECK(em__job_run(ctx, r, NULL, 0, part_times_ten, NULL, &res));
+    EM_CHECK(em__job_run(ctx, r, NULL, 0, part_times_ten, em_nil(), &res));
     assert_int_equal(res.n, 8);
     for (int i = 0; i < 8; i++)
         assert_int_equal(res.vals[i].u.i, i * 10);
     em__job_result_fini(&res);
-    EM_CHECK(em__job_run(ctx, r, parts, 0, part_times_ten, NULL, &res));
+    EM_CHECK(em__job_run(ctx, r, parts, 0, part_times_ten, em_nil(), &res));
     assert_int_equal(res.n, 0);
     em__job_result_fini(&res);
     em_ctx_destroy(ctx);
 }
 
-static em_status fail_task(em_task *t, em_rdd *rdd, int part, void *arg,
+static em_status fail_task(em_task *t, em_rdd *rdd, int part, em_val arg,
                            em_arena *res, em_val *out)
 {
     (void)rdd;
@@ -539,7 +540,7 @@ static void test_local_ids_increase(void **state)
     em_ctx *ctx = ctx_conf("local[2]", 0);
     em_rdd *r[5];
     em__job_result res;
-    seen s1, s2;
+    seen s1, s2, *p1 = &s1, *p2 = &s2;
 
     (void)state;
     r[0] = em_ctx_range(ctx, 0, 10, 1, 2);
@@ -557,14 +558,14 @@ static void test_local_ids_increase(void **state)
     atomic_init(&s1.min_job, 1 << 30);
     atomic_init(&s2.max_job, -1);
     atomic_init(&s2.min_job, 1 << 30);
-    EM_CHECK(em__job_run(ctx, r[0], NULL, 0, part_times_ten, &s1, &res));
+    EM_CHECK(em__job_run(ctx, r[0], NULL, 0, part_times_ten, em_bytes(&p1, sizeof(p1)), &res));
     em__job_result_fini(&res);
-    assert_int_equal(em__job_run(ctx, r[0], NULL, 0, fail_task, NULL, &res),
+    assert_int_equal(em__job_run(ctx, r[0], NULL, 0, fail_task, em_nil(), &res),
                      EM_EUSER);
     assert_non_null(strstr(em_last_error(), "task body failed on 1"));
     assert_int_equal(res.n, 0);
     assert_null(res.vals);
-    EM_CHECK(em__job_run(ctx, r[0], NULL, 0, part_times_ten, &s2, &res));
+    EM_CHECK(em__job_run(ctx, r[0], NULL, 0, part_times_ten, em_bytes(&p2, sizeof(p2)), &res));
     em__job_result_fini(&res);
     /* every task of a job shares its id */
     assert_int_equal(atomic_load(&s1.min_job), atomic_load(&s1.max_job));
