@@ -1,0 +1,102 @@
+/* Ember's operator libraries for learning on large data: text statistics
+ * (ops/text/) and sketches (ops/sketch/). Every operator is built on the
+ * RDD API of ember.h, so it runs the same on local threads and on the
+ * worker pool. Models and sketches are ordinary values (maps, arrays,
+ * bytes): they encode, broadcast, accumulate and save like any record.
+ * docs/ml.md is the tour; each declaration carries its contract.
+ */
+#ifndef EMBER_INCLUDE_EMBER_ML_H
+#define EMBER_INCLUDE_EMBER_ML_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../ember.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Tokenizers (ops/text/tokenize.c)                                     */
+/* ------------------------------------------------------------------ */
+
+typedef enum em_tokenizer {
+    /* Maximal runs of ASCII letters, lowercased; every other byte
+     * separates (the tokenizer of examples/wordcount). */
+    EM_TOKENIZER_ASCII = 0,
+    /* Maximal runs of Unicode word characters of UTF-8 text: letters (L*),
+     * combining marks (M*) and decimal digits (Nd), each token case-folded
+     * (full folding: "Straße" gives "strasse"). A byte that is not part of
+     * a valid UTF-8 sequence (overlong, surrogate, truncated, above
+     * U+10FFFF) separates tokens and is counted. Unicode 14 tables. */
+    EM_TOKENIZER_UNICODE = 1,
+} em_tokenizer;
+
+/* Splits the n bytes at s into tokens: *out is an array of str values
+ * (the lowercased or folded copies) allocated in `a`. When invalid_out is
+ * not NULL it receives the number of invalid UTF-8 bytes seen (always 0
+ * for the ASCII tokenizer). EM_EINVAL for an unknown tokenizer, EM_ENOMEM
+ * when out of memory. */
+EM_API em_status em_text_words(const char *s, size_t n, em_tokenizer kind,
+                               em_arena *a, em_val *out,
+                               int64_t *invalid_out);
+
+/* Options of the text operators; zero means the default for each field. */
+typedef struct em_text_opts {
+    em_tokenizer tokenizer;  /* default EM_TOKENIZER_ASCII */
+    int64_t min_count;       /* drop results counted fewer times; <= 1
+                                keeps everything */
+    double smoothing;        /* compareCorpora's additive smoothing a;
+                                0: 1.0; must not be negative */
+    int num_partitions;      /* of the counting shuffles; <= 0: default */
+    em_accum *invalid_bytes; /* NULL, or an EM_ACCUM_SUM accumulator that
+                                receives the invalid UTF-8 bytes seen */
+} em_text_opts;
+
+/* Lines (str records) to arrays of tokens, one array per line. A record
+ * that is not a str fails its task with a message naming the type. opts
+ * may be NULL. */
+EM_API em_rdd *em_text_tokenize(em_rdd *lines, const em_text_opts *opts);
+
+/* ------------------------------------------------------------------ */
+/* Counting (ops/text/counts.c)                                         */
+/* ------------------------------------------------------------------ */
+
+/* (word, count) pairs of the tokens of all lines (reduceByKey with
+ * map-side combining), keeping counts >= opts->min_count. Lazy. */
+EM_API em_rdd *em_text_word_count(em_rdd *lines, const em_text_opts *opts);
+
+/* ([w1, ..., wn], count) pairs of the n-grams (n >= 1 consecutive tokens
+ * of one line; n-grams never span lines), keeping counts >=
+ * opts->min_count. Lazy; n < 1 is EM_EINVAL. */
+EM_API em_rdd *em_text_ngrams(em_rdd *lines, int n,
+                              const em_text_opts *opts);
+
+/* ------------------------------------------------------------------ */
+/* Association and comparison (ops/text/pmi.c)                          */
+/* ------------------------------------------------------------------ */
+
+/* Bigram association by pointwise mutual information: records
+ * [[w1, w2], pmi, count] with pmi = ln(p(w1,w2) / (p(w1) p(w2))), where
+ * p(w1,w2) = count / B, B the number of bigrams (taken within lines),
+ * p(w) = c(w) / N, N the number of tokens. Keeps bigrams with count >=
+ * opts->min_count. Runs two jobs to count N and B (their shuffles are
+ * reused by the jobs on the result); the result itself is lazy. */
+EM_API em_rdd *em_text_bigram_pmi(em_rdd *lines, const em_text_opts *opts);
+
+/* Words typical of one corpus against another: records [word, countA,
+ * countB, score] for every word of either corpus with countA + countB >=
+ * opts->min_count, where score = ln((countA + a) / (NA + a V)) -
+ * ln((countB + a) / (NB + a V)), a = opts->smoothing (default 1), NA and NB
+ * the token counts of the corpora and V the size of their joint
+ * vocabulary. Positive scores lean to A. Runs jobs for NA, NB and V; the
+ * result is lazy. */
+EM_API em_rdd *em_text_compare_corpora(em_rdd *lines_a, em_rdd *lines_b,
+                                       const em_text_opts *opts);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* EMBER_INCLUDE_EMBER_ML_H */
