@@ -96,6 +96,52 @@ EM_API em_rdd *em_text_bigram_pmi(em_rdd *lines, const em_text_opts *opts);
 EM_API em_rdd *em_text_compare_corpora(em_rdd *lines_a, em_rdd *lines_b,
                                        const em_text_opts *opts);
 
+/* ------------------------------------------------------------------ */
+/* Multinomial naive Bayes (ops/text/naive_bayes.c)                     */
+/* ------------------------------------------------------------------ */
+
+/* A labelled point, as pyspark.mllib's LabeledPoint: the pair [label,
+ * features], label a number (the class), features a dense (EM_VEC) or
+ * sparse (EM_SPVEC) vector of non-negative term frequencies. Built in `a`
+ * (features are stored shallowly). */
+EM_API em_status em_ml_labeled_point(em_arena *a, double label,
+                                     em_val features, em_val *out);
+
+/* Trains multinomial naive Bayes as pyspark.mllib's NaiveBayes.train:
+ * per-label document counts and feature sums by reduceByKey (combined per
+ * partition before the shuffle), then with additive smoothing lambda
+ * (1.0 is Laplace; >= 0)
+ *
+ *   pi[i]       = ln(n_i + lambda) - ln(N + L lambda)
+ *   theta[i][j] = ln(s_ij + lambda) - ln(sum_j s_ij + D lambda)
+ *
+ * for L labels, N points, D features. The model is a value (a map, in
+ * `a`): {"labels": vec of the labels ascending, "pi": vec, "theta": array
+ * of L vecs of D}, so it broadcasts and saves like a record. Fails with
+ * EM_EEMPTY on no points; a point that is not [number, vector], a
+ * negative or non-finite feature, or vectors of different dimensions
+ * fail the job with a message. */
+EM_API em_status em_nb_train(em_rdd *points, double lambda, em_arena *a,
+                             em_val *model_out);
+
+/* The parts of a model value (views into it). EM_EFORMAT when model is
+ * not a naive Bayes model. Any out pointer may be NULL. */
+EM_API em_status em_nb_model_parts(em_val model, em_val *labels_out,
+                                   em_val *pi_out, em_val *theta_out);
+
+/* The label of highest posterior, argmax_i pi[i] + sum_j x_j theta[i][j]
+ * (the first label on ties). EM_EINVAL when the features are not a vector
+ * of the model's dimension. */
+EM_API em_status em_nb_predict(em_val model, em_val features,
+                               double *label_out);
+
+/* The prediction as a user function for map: env is the model or a
+ * broadcast reference to it; args[0] the features, or a labelled point
+ * (its features are used); the result is the label (float). */
+EM_API em_status em_nb_predict_op(em_task *t, const em_val *env,
+                                  const em_val *args, size_t nargs,
+                                  em_val *out);
+
 #ifdef __cplusplus
 }
 #endif
