@@ -88,6 +88,9 @@ struct em_task {
     void *acc_updates;       /* accumulator copies (scheduler-owned) */
     size_t acc_n;            /* number of accumulator copies */
     size_t acc_cap;          /* allocated copies */
+    bool has_fetch_failure;  /* a shuffle block could not be read: */
+    int fetch_shuffle;       /* which shuffle */
+    int fetch_map;           /* and which map output */
 };
 
 /* Pushes one record through a sink. */

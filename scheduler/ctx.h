@@ -12,6 +12,8 @@
 
 #include "ember.h"
 #include "runtime/blocks.h"
+#include "runtime/buf.h"
+#include "job.h"
 #include "runtime/rdd.h"
 
 struct em__pool;
@@ -29,6 +31,14 @@ struct em_ctx {
     char *local_dir;           /* scratch files */
     bool has_progress;         /* draw the progress bar on stderr */
     bool is_executor;          /* runs tasks for a driver elsewhere */
+    /* In an executor: fetches broadcast id's encoding from the driver. */
+    em_status (*fetch_broadcast)(em_ctx *ctx, int id, em__buf *out);
+    void *exec;                /* the executor or driver link, if any */
+    /* Runs a stage somewhere else (the worker pool); NULL: on the local
+     * thread pool. Same contract as em__stage_run. */
+    em_status (*remote_stage_run)(em_ctx *ctx, em_rdd *rdd, const int *parts,
+                                  int n, em__task_fn fn, em_val arg,
+                                  em__job_result *out);
 
     pthread_mutex_t lock;      /* nodes, ids, broadcasts, accumulators */
     pthread_mutex_t job_lock;  /* stages from several driver threads run
@@ -74,6 +84,24 @@ em_status em__rdd_set_arg(em_rdd *rdd, em_val v);
 /* Merges a finished task's accumulator copies into the driver's values;
  * called with ctx->lock held. */
 em_status em__accums_merge(em_ctx *ctx, em_task *t);
+
+/* The encoding of broadcast id, valid while it lives (driver side). */
+em_status em__broadcast_bytes(em_ctx *ctx, int id, const void **data,
+                              size_t *len);
+
+/* Every accumulator as [[id, kind, zero, packed merge]...], in a. */
+em_status em__accums_encode(em_ctx *ctx, em_arena *a, em_val *out);
+
+/* In an executor: defines accumulator id as the driver has it (once). */
+em_status em__accum_define(em_ctx *ctx, int id, int kind, em_val zero,
+                           em_fn merge);
+
+/* A task's accumulator updates as [id, value, ...], in a. */
+em_status em__accum_updates(em_task *t, em_arena *a, em_val *out);
+
+/* On the driver: merges updates made by em__accum_updates in an executor;
+ * called with ctx->lock held. */
+em_status em__accums_merge_val(em_ctx *ctx, em_val updates);
 
 /* Frees broadcasts and accumulators at context destruction. */
 void em__shared_vars_free(em_ctx *ctx);

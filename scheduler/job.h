@@ -32,6 +32,9 @@ typedef struct em__job_result {
 em_status em__job_run(em_ctx *ctx, em_rdd *rdd, const int *parts, int n,
                       em__task_fn fn, em_val arg, em__job_result *out);
 
+/* Allocates room for n results (all nil, no arenas). */
+em_status em__job_result_init(em__job_result *r, int n);
+
 void em__job_result_fini(em__job_result *r);
 
 /* Runs one stage: fn over the given partitions of rdd, without looking at

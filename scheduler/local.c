@@ -286,6 +286,8 @@ em_status em__stage_run(em_ctx *ctx, em_rdd *rdd, const int *parts, int n,
     struct timespec until;
     job j;
 
+    if (ctx->remote_stage_run != NULL)
+        return ctx->remote_stage_run(ctx, rdd, parts, n, fn, arg, out);
     memset(&j, 0, sizeof(j));
     if (parts == NULL)
         n = rdd->nparts;
@@ -333,6 +335,18 @@ em_status em__stage_run(em_ctx *ctx, em_rdd *rdd, const int *parts, int n,
         return em__err(j.status, "%s", j.message);
     }
     return EM_OK;
+}
+
+em_status em__job_result_init(em__job_result *r, int n)
+{
+    memset(r, 0, sizeof(*r));
+    r->vals = em__mem_calloc((size_t)(n ? n : 1), sizeof(*r->vals));
+    r->arenas = em__mem_calloc((size_t)(n ? n : 1), sizeof(*r->arenas));
+    r->n = n;
+    if (r->vals != NULL && r->arenas != NULL)
+        return EM_OK;
+    em__job_result_fini(r);
+    return EM_ENOMEM;
 }
 
 void em__job_result_fini(em__job_result *r)

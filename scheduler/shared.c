@@ -12,6 +12,7 @@
 #include "runtime/buf.h"
 #include "runtime/codec.h"
 #include "runtime/err.h"
+#include "runtime/fnref.h"
 #include "runtime/mem.h"
 #include "runtime/num.h"
 
@@ -125,6 +126,69 @@ em_status em_broadcast_value(const em_broadcast *b, em_val *out)
     return EM_OK;
 }
 
+/* In an executor: fetches broadcast id from the driver once, keeps it in
+ * the context's table, and returns its value. Tasks that ask at the same
+ * time may both fetch; the first stored wins. */
+static em_status fetch_broadcast(em_ctx *ctx, int id, em_val *out)
+{
+    em_broadcast *b = em__mem_calloc(1, sizeof(*b));
+    em_status st;
+
+    if (b == NULL)
+        return EM_ENOMEM;
+    b->ctx = ctx;
+    b->id = id;
+    if ((b->arena = em__arena_create(0)) == NULL) {
+        bcast_free(b);
+        return EM_ENOMEM;
+    }
+    st = ctx->fetch_broadcast(ctx, id, &b->enc);
+    if (st == EM_OK)
+        st = em__codec_decode(b->enc.data, b->enc.len, NULL, b->arena,
+                              &b->value, NULL);
+    if (st != EM_OK) {
+        bcast_free(b);
+        return st;
+    }
+    pthread_mutex_lock(&ctx->lock);
+    if ((size_t)id > ctx->nbcasts) {
+        if (em__mem_grow((void **)&ctx->bcasts, &ctx->bcasts_cap, (size_t)id,
+                         sizeof(*ctx->bcasts)) != 0) {
+            pthread_mutex_unlock(&ctx->lock);
+            bcast_free(b);
+            return EM_ENOMEM;
+        }
+        for (size_t i = ctx->nbcasts; i < (size_t)id; i++)
+            ctx->bcasts[i] = NULL;
+        ctx->nbcasts = (size_t)id;
+    }
+    if (ctx->bcasts[id - 1] == NULL) {
+        ctx->bcasts[id - 1] = b;
+    } else {
+        bcast_free(b);
+        b = ctx->bcasts[id - 1];
+    }
+    *out = b->value;
+    pthread_mutex_unlock(&ctx->lock);
+    return EM_OK;
+}
+
+em_status em__broadcast_bytes(em_ctx *ctx, int id, const void **data,
+                              size_t *len)
+{
+    em_status st = EM_OK;
+
+    pthread_mutex_lock(&ctx->lock);
+    if (id < 1 || (size_t)id > ctx->nbcasts || ctx->bcasts[id - 1] == NULL)
+        st = em__err(EM_ESTATE, "broadcast %d was destroyed", id);
+    else {
+        *data = ctx->bcasts[id - 1]->enc.data;
+        *len = ctx->bcasts[id - 1]->enc.len;
+    }
+    pthread_mutex_unlock(&ctx->lock);
+    return st;
+}
+
 em_status em_task_broadcast(em_task *t, em_val ref, em_val *out)
 {
     em_ctx *ctx = t->ctx;
@@ -138,6 +202,8 @@ em_status em_task_broadcast(em_task *t, em_val ref, em_val *out)
     if ((size_t)id <= ctx->nbcasts)
         b = ctx->bcasts[id - 1];
     pthread_mutex_unlock(&ctx->lock);
+    if (b == NULL && ctx->fetch_broadcast != NULL)
+        return fetch_broadcast(ctx, id, out);
     if (b == NULL)
         return em__err(EM_ESTATE, "broadcast %d was destroyed", id);
     *out = b->value;
@@ -320,12 +386,118 @@ em_status em__accums_merge(em_ctx *ctx, em_task *t)
     return st;
 }
 
+em_status em__accums_encode(em_ctx *ctx, em_arena *a, em_val *out)
+{
+    em_val *items;
+    size_t n = 0, k = 0;
+    em_status st = EM_OK;
+
+    pthread_mutex_lock(&ctx->lock);
+    for (size_t i = 0; i < ctx->naccums; i++)
+        n += ctx->accums[i] != NULL;
+    if ((items = em_array_make(a, n, out)) == NULL)
+        st = EM_ENOMEM;
+    for (size_t i = 0; st == EM_OK && i < ctx->naccums; i++) {
+        em_accum *acc = ctx->accums[i];
+        em_val *f;
+        if (acc == NULL)
+            continue;
+        if ((f = em_array_make(a, 4, &items[k++])) == NULL) {
+            st = EM_ENOMEM;
+            break;
+        }
+        f[0] = em_int(acc->id);
+        f[1] = em_int(acc->kind);
+        f[2] = acc->zero;
+        st = em__fn_pack(a, acc->merge, &f[3]);
+    }
+    pthread_mutex_unlock(&ctx->lock);
+    return st;
+}
+
+em_status em__accum_define(em_ctx *ctx, int id, int kind, em_val zero,
+                           em_fn merge)
+{
+    em_accum *a;
+    em_status st = EM_OK;
+
+    if (id < 1 || id > (1 << 24) || kind < EM_ACCUM_SUM ||
+        kind > EM_ACCUM_USER || (kind == EM_ACCUM_USER && merge.call == NULL))
+        return em__err(EM_EPROTO, "malformed accumulator %d", id);
+    pthread_mutex_lock(&ctx->lock);
+    if ((size_t)id <= ctx->naccums && ctx->accums[id - 1] != NULL)
+        goto out; /* defined by an earlier stage */
+    if ((size_t)id > ctx->naccums) {
+        if (em__mem_grow((void **)&ctx->accums, &ctx->accums_cap, (size_t)id,
+                         sizeof(*ctx->accums)) != 0) {
+            st = EM_ENOMEM;
+            goto out;
+        }
+        for (size_t i = ctx->naccums; i < (size_t)id; i++)
+            ctx->accums[i] = NULL;
+        ctx->naccums = (size_t)id;
+    }
+    if ((a = em__mem_calloc(1, sizeof(*a))) == NULL) {
+        st = EM_ENOMEM;
+        goto out;
+    }
+    a->ctx = ctx;
+    a->id = id;
+    a->kind = (em_accum_kind)kind;
+    a->arena = em__arena_create(0);
+    if (a->arena == NULL || em_val_copy(a->arena, zero, &a->zero) ||
+        em_val_copy(a->arena, merge.env, &a->merge.env) ||
+        make_ref(ctx, a->arena, KIND_ACCUM_REF, id, &a->ref)) {
+        accum_free(a);
+        st = EM_ENOMEM;
+        goto out;
+    }
+    a->merge.call = merge.call;
+    ctx->accums[id - 1] = a;
+out:
+    pthread_mutex_unlock(&ctx->lock);
+    return st;
+}
+
+em_status em__accum_updates(em_task *t, em_arena *a, em_val *out)
+{
+    em_val *items = em_array_make(a, 2 * t->acc_n, out);
+    const em_val *ups = t->acc_updates;
+
+    if (items == NULL)
+        return EM_ENOMEM;
+    for (size_t i = 0; i < 2 * t->acc_n; i++) {
+        em_status st = em_val_copy(a, ups[i], &items[i]);
+        if (st != EM_OK)
+            return st;
+    }
+    return EM_OK;
+}
+
+em_status em__accums_merge_val(em_ctx *ctx, em_val updates)
+{
+    em_task t;
+
+    if (updates.type != EM_ARRAY || updates.len % 2 != 0)
+        return em__err(EM_EPROTO, "malformed accumulator updates");
+    for (uint32_t i = 0; i < updates.len; i += 2) {
+        const em_val *id = &updates.u.arr[i];
+        if (id->type != EM_INT || id->u.i < 1 ||
+            (size_t)id->u.i > ctx->naccums)
+            return em__err(EM_EPROTO, "update of an unknown accumulator");
+    }
+    memset(&t, 0, sizeof(t));
+    t.acc_updates = (void *)updates.u.arr;
+    t.acc_n = updates.len / 2;
+    return em__accums_merge(ctx, &t);
+}
+
 em_status em_accum_value(em_accum *acc, em_arena *a, em_val *out)
 {
     em_val v;
     em_status st;
 
-    if (em__pool_is_task_thread(acc->ctx->pool))
+    if (acc->ctx->is_executor || em__pool_is_task_thread(acc->ctx->pool))
         return em__err(EM_ESTATE, "accumulator %d: its value can only be "
                        "read on the driver, not inside a task", acc->id);
     pthread_mutex_lock(&acc->ctx->lock);
@@ -340,7 +512,7 @@ em_status em_accum_set(em_accum *acc, em_val v)
 {
     em_status st;
 
-    if (em__pool_is_task_thread(acc->ctx->pool))
+    if (acc->ctx->is_executor || em__pool_is_task_thread(acc->ctx->pool))
         return em__err(EM_ESTATE, "accumulator %d: its value can only be "
                        "set on the driver", acc->id);
     pthread_mutex_lock(&acc->ctx->lock);

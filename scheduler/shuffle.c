@@ -123,6 +123,56 @@ em__shuffle *em__shuffle_new(em_rdd *parent, const em__partitioner *p,
     return s;
 }
 
+static em_status copy_fn(em_arena *a, em_fn f, em_fn *out)
+{
+    out->call = f.call;
+    return em_val_copy(a, f.env, &out->env);
+}
+
+em__shuffle *em__shuffle_define(em_ctx *ctx, int id, int nmaps,
+                                const em__partitioner *p,
+                                const em__aggregator *agg)
+{
+    em__shuffle *s = em__shuffle_find(ctx, id);
+
+    if (s != NULL)
+        return s;
+    if ((s = em__mem_calloc(1, sizeof(*s))) == NULL)
+        return NULL;
+    s->outs = em__mem_calloc((size_t)(nmaps ? nmaps : 1), sizeof(*s->outs));
+    s->arena = em__arena_create(0);
+    if (s->outs == NULL || s->arena == NULL)
+        goto out_free;
+    s->id = id;
+    s->ctx = ctx;
+    s->nmaps = nmaps;
+    s->part = *p;
+    if (em_val_copy(s->arena, p->bounds, &s->part.bounds) ||
+        copy_fn(s->arena, p->fn, &s->part.fn))
+        goto out_free;
+    if (agg != NULL) {
+        s->has_agg = true;
+        s->agg = *agg;
+        if (copy_fn(s->arena, agg->create, &s->agg.create) ||
+            copy_fn(s->arena, agg->merge_value, &s->agg.merge_value) ||
+            copy_fn(s->arena, agg->merge_combiners,
+                    &s->agg.merge_combiners) ||
+            em_val_copy(s->arena, agg->zero, &s->agg.zero))
+            goto out_free;
+    }
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_lock(&ctx->lock);
+    s->next = ctx->shuffles;
+    ctx->shuffles = s;
+    pthread_mutex_unlock(&ctx->lock);
+    return s;
+out_free:
+    em__arena_destroy(s->arena);
+    em__mem_free(s->outs, (size_t)(nmaps ? nmaps : 1) * sizeof(*s->outs));
+    em__mem_free(s, sizeof(*s));
+    return NULL;
+}
+
 static void output_clear(em__shuffle *s, em__map_output *o)
 {
     if (o->path != NULL) {
@@ -148,6 +198,7 @@ void em__shuffles_free(em_ctx *ctx)
             output_clear(s, &s->outs[m]);
         em__mem_free(s->outs, (size_t)(s->nmaps ? s->nmaps : 1) *
                                   sizeof(*s->outs));
+        em__arena_destroy(s->arena);
         pthread_mutex_destroy(&s->lock);
         em__mem_free(s, sizeof(*s));
     }
@@ -598,8 +649,8 @@ static void writer_fini(writer *w)
 }
 
 /* The map task: the parent's partition through a writer. */
-static em_status map_task(em_task *t, em_rdd *rdd, int part, em_val arg,
-                          em_arena *res, em_val *out)
+em_status em__shuffle_map_task(em_task *t, em_rdd *rdd, int part,
+                               em_val arg, em_arena *res, em_val *out)
 {
     em__shuffle *s = em__shuffle_find(t->ctx, (int)arg.u.i);
     writer w;
@@ -653,7 +704,7 @@ static em_status run_missing(em_ctx *ctx, em__shuffle *s)
         pthread_mutex_unlock(&ctx->lock);
     }
     if (n > 0) {
-        st = em__stage_run(ctx, s->parent, missing, n, map_task,
+        st = em__stage_run(ctx, s->parent, missing, n, em__shuffle_map_task,
                            em_int(s->id), &r);
         if (st == EM_OK) {
             em__job_result_fini(&r);
@@ -722,7 +773,8 @@ static em_status fetch_failed(em__shuffle *s, int m, const char *why)
      * so one retry recomputes them all */
     for (int i = 0; i < s->nmaps; i++) {
         em__map_output *o = &s->outs[i];
-        if (o->path != NULL && (stat(o->path, &sb) != 0 ||
+        if (o->path != NULL && o->host == NULL &&
+            (stat(o->path, &sb) != 0 ||
                                 (uint64_t)sb.st_size != file_size(s, o)))
             output_clear(s, o);
     }
@@ -768,7 +820,8 @@ static em_status local_fetch(const em__block_fetcher *f,
 
 const em__block_fetcher em__local_fetcher = {local_fetch};
 
-static em_status read_segment(em__shuffle *s, int m, int r, em__buf *b)
+static em_status read_segment(em__shuffle *s, int m, int r, em_task *t,
+                              em__buf *b)
 {
     char path[4096], host[256], why[256];
     em__block_id id = {s->id, m, r};
@@ -776,8 +829,11 @@ static em_status read_segment(em__shuffle *s, int m, int r, em__buf *b)
     em_status st;
 
     pthread_mutex_lock(&s->lock);
+    t->fetch_shuffle = s->id;
+    t->fetch_map = m;
     if (s->outs[m].path == NULL) {
         pthread_mutex_unlock(&s->lock);
+        t->has_fetch_failure = true;
         return fetch_failed(s, m, "is missing");
     }
     snprintf(path, sizeof(path), "%s", s->outs[m].path);
@@ -792,6 +848,7 @@ static em_status read_segment(em__shuffle *s, int m, int r, em__buf *b)
     pthread_mutex_unlock(&s->lock);
     st = s->ctx->fetcher->fetch(s->ctx->fetcher, &id, &loc, b);
     if (st == EM_EFETCH) {
+        t->has_fetch_failure = true;
         snprintf(why, sizeof(why), "%s", em_last_error());
         return fetch_failed(s, m, why);
     }
@@ -805,7 +862,7 @@ em_status em__shuffle_read(em__shuffle *s, int r, em_task *t, em__sink *out)
     for (int m = 0; m < s->nmaps && st == EM_OK; m++) {
         em__buf b = EM__BUF_INIT;
         size_t off = 0;
-        st = read_segment(s, m, r, &b);
+        st = read_segment(s, m, r, t, &b);
         while (st == EM_OK && off < b.len) {
             em__arena_mark mk = em__arena_mark_get(t->scratch);
             em_val rec;
@@ -813,8 +870,10 @@ em_status em__shuffle_read(em__shuffle *s, int r, em_task *t, em__sink *out)
             st = em__codec_decode(b.data + off, b.len - off, NULL,
                                   t->scratch, &rec, &used);
             if (st == EM_EFORMAT || st == EM_ELIMIT ||
-                (st == EM_OK && !em_val_is_pair(rec)))
+                (st == EM_OK && !em_val_is_pair(rec))) {
+                t->has_fetch_failure = true;
                 st = fetch_failed(s, m, "holds a malformed record");
+            }
             if (st == EM_OK)
                 st = em__sink_push(out, t, rec);
             em__arena_rewind(t->scratch, mk);

@@ -116,6 +116,7 @@ typedef struct em__shuffle {
     bool has_agg;
     pthread_mutex_t lock;    /* outs */
     em__map_output *outs;    /* nmaps */
+    em_arena *arena;         /* an executor's copy: bounds, functions */
     struct em__shuffle *next; /* the context's list */
 } em__shuffle;
 
@@ -124,6 +125,18 @@ typedef struct em__shuffle {
  * the context. */
 em__shuffle *em__shuffle_new(em_rdd *parent, const em__partitioner *p,
                              const em__aggregator *agg);
+
+/* In an executor: defines shuffle `id` as the driver describes it (p and
+ * agg are copied with their values and environments), or returns the one
+ * defined before. */
+em__shuffle *em__shuffle_define(em_ctx *ctx, int id, int nmaps,
+                                const em__partitioner *p,
+                                const em__aggregator *agg);
+
+/* The map task body (arg: the shuffle id); its result is the map output's
+ * description for em__shuffle_register. */
+em_status em__shuffle_map_task(em_task *t, em_rdd *rdd, int part,
+                               em_val arg, em_arena *res, em_val *out);
 
 /* The shuffle with id `id` of ctx, or NULL. */
 em__shuffle *em__shuffle_find(em_ctx *ctx, int id);
