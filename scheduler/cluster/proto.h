@@ -1,0 +1,125 @@
+/* The worker pool's messages: the frame types every process of the pool
+ * speaks (frames and the handshake are scheduler/net/), the fields of each
+ * body, and small helpers to build and read bodies. A body is a map with
+ * string keys; a reader ignores keys it does not know, so fields can be
+ * added within a protocol version. docs/protocol.md describes each
+ * message for operators.
+ *
+ * Processes and links (each link a TCP connection, authenticated):
+ *
+ *   worker  -> master   WORKER_HELLO, WORKER_HEARTBEAT, EXEC_EXITED
+ *   master  -> worker   LAUNCH, APP_END
+ *   driver  -> master   APP_HELLO (reply APP_WELCOME), JOBS_LIST, ...
+ *   master  -> driver   WORKER_LOST
+ *   executor-> driver   EXEC_HELLO, EXEC_HEARTBEAT, RESULT
+ *   driver  -> executor STAGE, TASK, STAGE_DONE
+ *   worker  -> driver   GET_BINARY (reply BINARY)
+ *   executor-> driver   GET_BROADCAST (reply BROADCAST or ERROR)
+ *   executor-> worker   FETCH (reply BLOCK or ERROR): shuffle blocks
+ */
+#ifndef EMBER_SCHEDULER_CLUSTER_PROTO_H
+#define EMBER_SCHEDULER_CLUSTER_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ember.h"
+
+/* Frame types. Fields are listed as key: type. */
+enum {
+    /* any direction */
+    EM__MSG_ERROR = 1,          /* message: str */
+
+    /* worker -> master */
+    EM__MSG_WORKER_HELLO = 10,  /* id: str (stable across reconnects),
+                                   host: str, block_port: int (the block
+                                   server), cores: int, memory: int (bytes),
+                                   apps: [str] (apps with executors here) */
+    EM__MSG_WORKER_HEARTBEAT = 11, /* (empty) */
+    EM__MSG_EXEC_EXITED = 12,   /* app: str, exec: int, status: str
+                                   ("exit 1", "signal 11") */
+    /* master -> worker */
+    EM__MSG_LAUNCH = 13,        /* app: str, exec: int, driver_host: str,
+                                   driver_port: int, exe_hash: str (hex),
+                                   memory: int, cores: int */
+    EM__MSG_APP_END = 14,       /* app: str */
+    EM__MSG_WORKER_WELCOME = 15, /* heartbeat_ms: int */
+
+    /* driver -> master */
+    EM__MSG_APP_HELLO = 20,     /* app: str or nil (a re-registration
+                                   keeps its id), name: str, exe_hash: str,
+                                   driver_host: str, driver_port: int,
+                                   memory: int (per executor; 0: the
+                                   worker's) */
+    EM__MSG_APP_WELCOME = 21,   /* app: str */
+    /* master -> driver */
+    EM__MSG_WORKER_LOST = 22,   /* worker: str, block: str ("host:port") */
+
+    /* executor -> driver */
+    EM__MSG_EXEC_HELLO = 30,    /* app: str, exec: int, worker: str,
+                                   block: str ("host:port" of its worker's
+                                   block server), cores: int, pid: int */
+    EM__MSG_EXEC_HEARTBEAT = 31, /* (empty) */
+    EM__MSG_RESULT = 32,        /* stage: int, index: int, attempt: int,
+                                   result: the value of scheduler/exec.h */
+    /* driver -> executor */
+    EM__MSG_STAGE = 33,         /* stage: the value of lineage.h */
+    EM__MSG_TASK = 34,          /* stage: int, index: int, part: int,
+                                   attempt: int */
+    EM__MSG_STAGE_DONE = 35,    /* stage: int */
+
+    /* requests with one reply, on their own connection */
+    EM__MSG_GET_BINARY = 40,    /* hash: str -> BINARY */
+    EM__MSG_BINARY = 41,        /* data: bytes (the whole file) */
+    EM__MSG_GET_BROADCAST = 42, /* id: int -> BROADCAST or ERROR */
+    EM__MSG_BROADCAST = 43,     /* data: bytes (the codec encoding) */
+    EM__MSG_FETCH = 44,         /* path: str (under the worker's work
+                                   directory), offset: int, len: int ->
+                                   BLOCK or ERROR */
+    EM__MSG_BLOCK = 45,         /* data: bytes */
+};
+
+/* The name of a message type ("STAGE"), for logs; "unknown" otherwise. */
+const char *em__msg_name(int type);
+
+/* Building a body: up to 16 fields, then em__msg_done. */
+typedef struct em__msg {
+    em_val kv[32];
+    size_t n;
+} em__msg;
+
+static inline void em__msg_init(em__msg *m)
+{
+    m->n = 0;
+}
+
+void em__msg_put(em__msg *m, const char *key, em_val v);
+
+/* The map of the fields put so far, in a. */
+em_status em__msg_done(em__msg *m, em_arena *a, em_val *out);
+
+/* Reading a body: the value of key, or nil when absent (or when body is
+ * not a map). */
+em_val em__msg_get(em_val body, const char *key);
+
+/* Typed reads: EM_EPROTO ("LAUNCH: field exec missing or not an int")
+ * when absent or of the wrong type. */
+em_status em__msg_int(int type, em_val body, const char *key, int64_t *out);
+em_status em__msg_str(int type, em_val body, const char *key, char *buf,
+                      size_t cap);
+
+/* Splits "host:port". */
+em_status em__hostport_split(const char *s, char *host, size_t cap,
+                             int *port);
+
+/* The content hash of a file (BLAKE2b-256, lowercase hex, 64 chars and a
+ * NUL): how executables are named when shipped to workers. */
+em_status em__file_hash(const char *path, char hex[65]);
+
+/* Milliseconds of silence after which a peer that should send heartbeats
+ * is declared lost: $EMBER_HEARTBEAT_TIMEOUT_MS, default 10000. The
+ * heartbeat interval is a quarter of it. */
+int64_t em__heartbeat_timeout_ms(void);
+
+#endif /* EMBER_SCHEDULER_CLUSTER_PROTO_H */
