@@ -4,7 +4,7 @@
 #   1. scripts/setup.sh installs what is missing;
 #   2. build/       RelWithDebInfo, -Werror: builds and runs every test;
 #   3. build-asan/  ASan + UBSan, -Werror: builds and runs the unit,
-#                   integration and fuzz tests;
+#                   integration, fuzz and lua tests;
 #   4. scripts/check-includes.sh: include direction, third-party
 #      confinement, hermetic headers;
 #   5. build-clang/ clang, -Werror: builds everything (clang's warnings),
@@ -100,8 +100,8 @@ step "build-asan/ (ASan + UBSan, -Werror)"
 if build_tree build-asan \
     -DCMAKE_BUILD_TYPE="${EMBER_ASAN_BUILD_TYPE:-Debug}" \
     -DEMBER_SANITIZE=ON -DEMBER_WERROR=ON -DEMBER_TESTS=ON; then
-    step "ctest in build-asan/ (unit|integration|fuzz)"
-    run_ctest build-asan asan -L 'unit|integration|fuzz'
+    step "ctest in build-asan/ (unit|integration|fuzz|lua)"
+    run_ctest build-asan asan -L 'unit|integration|fuzz|lua'
 else
     step_failed "build of build-asan/"
 fi

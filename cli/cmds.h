@@ -1,0 +1,27 @@
+/* The subcommands of the `ember` command. Each is one file,
+ * cli/cmd_<name>.c, defining em__cli_<name>(argc, argv) (argv[0] is the
+ * subcommand's name; returns the exit status). To add one: a line in
+ * EM_CLI_COMMANDS and its file; main.c dispatches and lists them.
+ */
+#ifndef EMBER_CLI_CMDS_H
+#define EMBER_CLI_CMDS_H
+
+/* name, one-line summary for `ember help` */
+#define EM_CLI_COMMANDS(X)                                                    \
+    X(run, "run a Lua script: ember run [--master URL] FILE.lua [ARGS]")      \
+    X(shell, "the interactive Lua shell, with sc ready")                      \
+    X(version, "print the version")
+
+#define EM_CLI_DECLARE(name, summary) int em__cli_##name(int argc, char **argv);
+EM_CLI_COMMANDS(EM_CLI_DECLARE)
+#undef EM_CLI_DECLARE
+
+/* Parses the options run and shell share: --master URL (or
+ * --master=URL), --memory SIZE. Consumes what it recognises from
+ * argv[*i], advancing *i; returns 1 when argv[*i] was one of them, 0 when
+ * not, -1 after printing an error (a missing value). */
+struct em__lang_opts;
+int em__cli_common_opt(int argc, char **argv, int *i,
+                       struct em__lang_opts *o);
+
+#endif /* EMBER_CLI_CMDS_H */
