@@ -89,8 +89,10 @@ em_status em__auth_server_check(em__auth *st,
         return EM_EPROTO;
     if (version != EM__NET_VERSION) {
         result_out[0] = EM__AUTH_VERSION;
-        return em__err(EM_EPROTO, "client speaks protocol version %u, "
-                       "expected %d", version, EM__NET_VERSION);
+        return em__err(EM_EPROTO,
+                       "client speaks protocol version %u, "
+                       "expected %d",
+                       version, EM__NET_VERSION);
     }
     memcpy(st->client_nonce, reply + 8, EM__AUTH_NONCE_BYTES);
     proof(st, "ember-client", st->server_nonce, st->client_nonce, want);
@@ -115,10 +117,12 @@ em_status em__auth_client_reply(em__auth *st, const em__secret *key,
         return rc;
     if (memcmp(hello, EM__AUTH_MAGIC, EM__AUTH_MAGIC_BYTES) != 0)
         return em__err(EM_EPROTO, "the server is not an Ember server (bad "
-                       "magic)");
+                                  "magic)");
     if (version != EM__NET_VERSION)
-        return em__err(EM_EPROTO, "server speaks protocol version %u, "
-                       "expected %d", version, EM__NET_VERSION);
+        return em__err(EM_EPROTO,
+                       "server speaks protocol version %u, "
+                       "expected %d",
+                       version, EM__NET_VERSION);
     memset(st, 0, sizeof(*st));
     st->key = *key;
     memcpy(st->server_nonce, hello + 8, EM__AUTH_NONCE_BYTES);
@@ -141,20 +145,20 @@ em_status em__auth_client_check(em__auth *st,
         break;
     case EM__AUTH_REFUSED:
         return em__err(EM_EPROTO, "the server refused authentication (wrong "
-                       "cluster secret?)");
+                                  "cluster secret?)");
     case EM__AUTH_VERSION:
         return em__err(EM_EPROTO, "the server refused protocol version %d",
                        EM__NET_VERSION);
     default:
         return em__err(EM_EPROTO, "malformed handshake result from the "
-                       "server");
+                                  "server");
     }
     proof(st, "ember-server", st->client_nonce, st->server_nonce, want);
     bad = sodium_memcmp(want, result + 1, EM__AUTH_MAC_BYTES);
     sodium_memzero(want, sizeof(want));
     if (bad != 0)
         return em__err(EM_EPROTO, "the server failed authentication (it does "
-                       "not know the cluster secret)");
+                                  "not know the cluster secret)");
     return EM_OK;
 }
 

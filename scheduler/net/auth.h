@@ -45,9 +45,9 @@ enum {
 /* One side's state during a handshake: the key and both nonces. Caller
  * storage; em__auth_wipe erases it. */
 typedef struct em__auth {
-    em__secret key;                                /* the cluster key */
-    uint8_t server_nonce[EM__AUTH_NONCE_BYTES];    /* from the hello */
-    uint8_t client_nonce[EM__AUTH_NONCE_BYTES];    /* from the reply */
+    em__secret key;                             /* the cluster key */
+    uint8_t server_nonce[EM__AUTH_NONCE_BYTES]; /* from the hello */
+    uint8_t client_nonce[EM__AUTH_NONCE_BYTES]; /* from the reply */
 } em__auth;
 
 /* Server, step 1: starts a handshake with key and writes the hello (a

@@ -49,8 +49,10 @@ em_status em__frame_encode(em__buf *out, int type, em_val body,
         goto out_restore;
     n = out->len - start - EM__FRAME_HEADER_BYTES;
     if (n > frame_limit(max_frame_bytes)) {
-        st = em__err(EM_ELIMIT, "frame of %zu bytes exceeds the limit of %zu "
-                     "bytes", n, frame_limit(max_frame_bytes));
+        st = em__err(EM_ELIMIT,
+                     "frame of %zu bytes exceeds the limit of %zu "
+                     "bytes",
+                     n, frame_limit(max_frame_bytes));
         goto out_restore;
     }
     put_be32(out->data + start, (uint32_t)n);
@@ -99,8 +101,7 @@ static void compact(em__frame_reader *r)
     r->off = 0;
 }
 
-em_status em__frame_reader_feed(em__frame_reader *r, const void *data,
-                                size_t n)
+em_status em__frame_reader_feed(em__frame_reader *r, const void *data, size_t n)
 {
     if (r->failed != EM_OK || n == 0)
         return EM_OK;
@@ -150,8 +151,8 @@ static int64_t array_header(const uint8_t *p, size_t n, size_t *used_out)
 
 /* Decodes one int field of a frame's array ("version" or "type") at *at. */
 static em_status int_field(const em__frame_reader *r, const uint8_t *p,
-                           size_t n, size_t *at, em_arena *a,
-                           const char *what, int64_t *out)
+                           size_t n, size_t *at, em_arena *a, const char *what,
+                           int64_t *out)
 {
     size_t used;
     em_val v;
@@ -169,9 +170,8 @@ static em_status int_field(const em__frame_reader *r, const uint8_t *p,
 }
 
 /* Decodes the n bytes of one frame's content into a. */
-static em_status decode_content(em__frame_reader *r, const uint8_t *p,
-                                size_t n, em_arena *a, int *type,
-                                em_val *body)
+static em_status decode_content(em__frame_reader *r, const uint8_t *p, size_t n,
+                                em_arena *a, int *type, em_val *body)
 {
     size_t at = 0, used;
     int64_t version, t;
@@ -180,7 +180,7 @@ static em_status decode_content(em__frame_reader *r, const uint8_t *p,
 
     if (array_header(p, n, &at) != 3)
         return em__err(EM_EPROTO, "frame is not a 3-element array "
-                       "[version, type, body]");
+                                  "[version, type, body]");
     if ((st = int_field(r, p, n, &at, a, "version", &version)) != EM_OK)
         return st;
     if (version != EM__NET_VERSION)
@@ -217,8 +217,10 @@ em_status em__frame_reader_next(em__frame_reader *r, em_arena *a, int *type,
         return EM_OK;
     n = get_be32(p);
     if (n > r->max_frame_bytes)
-        return fail(r, em__err(EM_ELIMIT, "frame of %u bytes exceeds the "
-                               "limit of %zu bytes", n, r->max_frame_bytes));
+        return fail(r, em__err(EM_ELIMIT,
+                               "frame of %u bytes exceeds the "
+                               "limit of %zu bytes",
+                               n, r->max_frame_bytes));
     if (left - EM__FRAME_HEADER_BYTES < n)
         return EM_OK;
     m = em__arena_mark_get(a);

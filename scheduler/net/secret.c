@@ -46,7 +46,8 @@ em_status em__secret_path(const char *path, char *buf, size_t cap)
     else if (home != NULL && home[0] != '\0')
         n = snprintf(buf, cap, "%s/.ember/secret", home);
     else
-        return em__err(EM_EINVAL, "cannot locate the cluster secret: HOME is "
+        return em__err(EM_EINVAL,
+                       "cannot locate the cluster secret: HOME is "
                        "not set (use --secret-file or EMBER_SECRET_FILE)");
     if (n < 0 || (size_t)n >= cap)
         return em__err(EM_ELIMIT, "secret file path is too long");
@@ -60,8 +61,8 @@ em_status em__secret_from_bytes(const void *p, size_t n, em__secret *out)
 
     if ((st = em__net_sodium_init()) != EM_OK)
         return st;
-    while (n > 0 && (b[n - 1] == '\n' || b[n - 1] == '\r' ||
-                     b[n - 1] == ' ' || b[n - 1] == '\t'))
+    while (n > 0 && (b[n - 1] == '\n' || b[n - 1] == '\r' || b[n - 1] == ' ' ||
+                     b[n - 1] == '\t'))
         n--;
     if (n == 0)
         return em__err(EM_EINVAL, "the cluster secret is empty");
@@ -116,8 +117,8 @@ static em_status create_secret(const char *path)
         return st;
     snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path);
     if ((fd = mkstemp(tmp)) < 0)
-        return em__err(EM_EIO, "cannot create the cluster secret %s: %s",
-                       path, strerror(errno));
+        return em__err(EM_EIO, "cannot create the cluster secret %s: %s", path,
+                       strerror(errno));
     randombytes_buf(raw, sizeof(raw));
     sodium_bin2hex(hex, sizeof(hex), raw, sizeof(raw));
     sodium_memzero(raw, sizeof(raw));
@@ -171,9 +172,10 @@ static em_status load_fd(int fd, const char *path, em__secret *out)
         return em__err(EM_EINVAL, "cluster secret %s is not a regular file",
                        path);
     if ((sb.st_mode & 077) != 0)
-        return em__err(EM_EINVAL, "cluster secret %s is accessible by group "
-                       "or others (mode %04o); run: chmod 600 %s", path,
-                       (unsigned)(sb.st_mode & 07777), path);
+        return em__err(EM_EINVAL,
+                       "cluster secret %s is accessible by group "
+                       "or others (mode %04o); run: chmod 600 %s",
+                       path, (unsigned)(sb.st_mode & 07777), path);
     if ((n = read_small(fd, buf, sizeof(buf))) < 0)
         return em__err(EM_EIO, "cluster secret %s: %s", path, strerror(errno));
     if ((size_t)n > EM__SECRET_MAX_FILE_BYTES)
@@ -201,9 +203,11 @@ em_status em__secret_load(const char *path, bool create, em__secret *out)
         fd = open(resolved, O_RDONLY | O_CLOEXEC);
     }
     if (fd < 0 && errno == ENOENT)
-        return em__err(EM_ENOENT, "cluster secret %s does not exist (ember "
+        return em__err(EM_ENOENT,
+                       "cluster secret %s does not exist (ember "
                        "master creates it on first start; or pass "
-                       "--secret-file or set EMBER_SECRET_FILE)", resolved);
+                       "--secret-file or set EMBER_SECRET_FILE)",
+                       resolved);
     if (fd < 0)
         return em__err(EM_EIO, "cluster secret %s: %s", resolved,
                        strerror(errno));

@@ -103,8 +103,8 @@ static void mutate(em_test_rng *g, em__buf *b)
         break;
     case 5: /* a length prefix: small, just over the limit, or huge */
         if (b->len >= 4) {
-            static const uint32_t lens[] = {0, 1, 3, MAX_FRAME,
-                                            MAX_FRAME + 1, 0xffffffffu};
+            static const uint32_t lens[] = {
+                0, 1, 3, MAX_FRAME, MAX_FRAME + 1, 0xffffffffu};
             put_be32(b->data, em_test_below(g, 2)
                                   ? lens[em_test_below(g, 6)]
                                   : (uint32_t)em_test_below(g, 64));

@@ -141,8 +141,7 @@ static void test_auth_magic_and_version(void **state)
                      EM_EPROTO);
     assert_string_equal(em_last_error(), "not an Ember peer (bad magic)");
     EM_CHECK(em__auth_check_magic((const uint8_t *)"EMB", 3));
-    assert_int_equal(em__auth_check_magic((const uint8_t *)"EX", 2),
-                     EM_EPROTO);
+    assert_int_equal(em__auth_check_magic((const uint8_t *)"EX", 2), EM_EPROTO);
     /* the client checks the server's hello */
     EM_CHECK(em__auth_server_hello(&h.srv, &k, h.hello));
     h.hello[0] = 'X';

@@ -63,8 +63,8 @@ static bool same(em_val a, em_val b)
  * and returns next()'s status; *has_frame tells whether one came out. */
 static em_status read_content(const void *p, uint32_t n, bool *has_frame)
 {
-    uint8_t hdr[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16),
-                      (uint8_t)(n >> 8), (uint8_t)n};
+    uint8_t hdr[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8),
+                      (uint8_t)n};
     em__frame_reader r;
     em_arena *a = em_arena_create();
     em_val body;
@@ -233,8 +233,8 @@ static void test_frame_oversized_length_before_body(void **state)
     assert_true(em__frame_reader_ready(&r));
     assert_int_equal(em__frame_reader_next(&r, a, &type, &body, &has),
                      EM_ELIMIT);
-    assert_non_null(strstr(em_last_error(),
-                           "frame of 101 bytes exceeds the limit of 100"));
+    assert_non_null(
+        strstr(em_last_error(), "frame of 101 bytes exceeds the limit of 100"));
     assert_int_equal(type, 99); /* outputs untouched */
     assert_int_equal(body.u.i, 99);
     /* the reader stays failed and drops what comes after */

@@ -126,9 +126,10 @@ static void test_secret_group_or_world_access_refused(void **state)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         write_file("s", "topsecret\n", bad[i], path, sizeof(path));
         assert_int_equal(em__secret_load(path, false, &k), EM_EINVAL);
-        snprintf(msg, sizeof(msg), "cluster secret %s is accessible by "
-                 "group or others (mode %04o); run: chmod 600 %s", path,
-                 (unsigned)bad[i], path);
+        snprintf(msg, sizeof(msg),
+                 "cluster secret %s is accessible by "
+                 "group or others (mode %04o); run: chmod 600 %s",
+                 path, (unsigned)bad[i], path);
         assert_string_equal(em_last_error(), msg);
         assert_null(strstr(em_last_error(), "topsecret"));
     }
