@@ -142,6 +142,46 @@ EM_API em_status em_nb_predict_op(em_task *t, const em_val *env,
                                   const em_val *args, size_t nargs,
                                   em_val *out);
 
+/* ------------------------------------------------------------------ */
+/* Feature hashing (ops/text/hashing_tf.c)                              */
+/* ------------------------------------------------------------------ */
+
+/* Flags of the hashing transform. */
+#define EM_HASHING_SIGNED 1u /* each term adds its sign, +1 or -1 from a
+                                second hash (the hash kernel of Weinberger
+                                et al.), so collisions cancel on average */
+#define EM_HASHING_BINARY 2u /* each distinct term of a document counts
+                                once */
+
+/* The feature index of a term: em_val_hash(term) mod num_features, so
+ * equal values (1 and 1.0 too) share an index on every process. -1 when
+ * num_features is not in [1, 2^32]. */
+EM_API int64_t em_hashing_tf_index(int64_t num_features, em_val term);
+
+/* The sign (+1 or -1) a term adds under EM_HASHING_SIGNED. */
+EM_API int em_hashing_tf_sign(em_val term);
+
+/* pyspark.mllib's HashingTF.transform: the term frequencies of `tokens`
+ * (an array of any values, usually strs) as a sparse vector of dimension
+ * num_features in `a`, entry i the sum over tokens t with index(t) == i
+ * of 1 (or sign(t)); entries that cancel to 0 are left out. EM_EINVAL for
+ * num_features outside [1, 2^32] or unknown flags, EM_ETYPE when tokens is
+ * not an array. */
+EM_API em_status em_hashing_tf_transform(int64_t num_features,
+                                         unsigned flags, em_val tokens,
+                                         em_arena *a, em_val *out);
+
+/* The transform as a user function: env is [num_features, flags], args[0]
+ * the tokens. */
+EM_API em_status em_hashing_tf_op(em_task *t, const em_val *env,
+                                  const em_val *args, size_t nargs,
+                                  em_val *out);
+
+/* The transform of every record (an array of tokens) of docs. Lazy; NULL
+ * with EM_EINVAL for bad parameters. */
+EM_API em_rdd *em_hashing_tf(em_rdd *docs, int64_t num_features,
+                             unsigned flags);
+
 #ifdef __cplusplus
 }
 #endif

@@ -318,7 +318,7 @@ em_status em_nb_predict_op(em_task *t, const em_val *env, const em_val *args,
     if (em_val_is_pair(f))
         f = f.u.arr[1];
     if (em_nb_predict(model, f, &label) != EM_OK)
-        return em_task_fail(t, "%s", em_last_error());
+        return em__text_fail_last(t);
     *out = em_float(label);
     return EM_OK;
 }

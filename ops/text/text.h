@@ -24,6 +24,10 @@ em_status em__text_env(const em_text_opts *opts, em_val extra, em_arena *a,
 em_status em__text_min_count(em_task *t, const em_val *env,
                              const em_val *args, size_t nargs, em_val *out);
 
+/* Fails the task with the current em_last_error() message (copied first:
+ * em_task_fail writes the same buffer). */
+em_status em__text_fail_last(em_task *t);
+
 /* rdd filtered by em__text_min_count when min_count > 1, else rdd. */
 em_rdd *em__text_keep_min(em_rdd *rdd, int64_t min_count);
 

@@ -3,6 +3,7 @@
  * tokenize operator over lines. Tables in unicode_tables.c (generated);
  * docs/ml.md describes both tokenizers.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "text.h"
@@ -269,6 +270,14 @@ em_status em__text_min_count(em_task *t, const em_val *env,
 {
     *out = em_bool(args[0].u.arr[1].u.i >= env->u.i);
     return EM_OK;
+}
+
+em_status em__text_fail_last(em_task *t)
+{
+    char msg[512];
+
+    snprintf(msg, sizeof(msg), "%s", em_last_error());
+    return em_task_fail(t, "%s", msg);
 }
 
 em_rdd *em__text_keep_min(em_rdd *rdd, int64_t min_count)
