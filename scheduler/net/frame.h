@@ -62,7 +62,8 @@ em_status em__frame_reader_feed(em__frame_reader *r, const void *data,
  *              type that is not an int, bytes left over after the array
  *   EM_EFORMAT malformed msgpack (the codec's message)
  *   EM_ENOMEM  out of memory (the reader is not failed: it may be retried)
- * Outputs are written only when a frame is taken. */
+ * *has_frame is written on EM_OK; *type and *body only when a frame is
+ * taken. */
 em_status em__frame_reader_next(em__frame_reader *r, em_arena *a, int *type,
                                 em_val *body, bool *has_frame);
 

@@ -87,7 +87,8 @@ em_status em__loop_run(em__loop *l);
 
 /* Asks the loop to stop: em__loop_run returns, or the loop thread ends
  * (em__loop_destroy joins it). Posted functions not run yet stay queued.
- * Any thread. */
+ * Any thread; also async-signal-safe (an atomic store and
+ * uv_async_send), so a daemon's SIGTERM handler may call it. */
 void em__loop_stop(em__loop *l);
 
 /* Stops the loop (joining its thread, if em__loop_start made one), runs
