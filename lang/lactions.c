@@ -345,7 +345,16 @@ static int a_histogram(lua_State *L)
         }
     }
     ACTION(L, "histogram", em_rdd_histogram(r, nb, bounds, a, &v));
-    return push_result(L, v, ai);
+    push_result(L, v, ai);
+    if (bounds != NULL) { /* the bounds as given (ints stay ints) */
+        lua_createtable(L, nb + 1, 0);
+        for (int i = 0; i <= nb; i++) {
+            lua_rawgeti(L, 2, i + 1);
+            lua_rawseti(L, -2, i + 1);
+        }
+        lua_rawseti(L, -2, 1);
+    }
+    return 1;
 }
 
 static int a_count_by_value(lua_State *L)
@@ -449,35 +458,52 @@ static int a_save_as_text_file(lua_State *L)
     return 0;
 }
 
-static const luaL_Reg actions[] = {
-    {"collect", a_collect},
-    {"count", a_count},
-    {"first", a_first},
-    {"take", a_take},
-    {"takeOrdered", a_take_ordered},
-    {"top", a_top},
-    {"reduce", a_reduce},
-    {"fold", a_fold},
-    {"aggregate", a_aggregate},
-    {"treeReduce", a_tree_reduce},
-    {"treeAggregate", a_tree_aggregate},
-    {"sum", a_sum},
-    {"mean", a_mean},
-    {"max", a_max},
-    {"min", a_min},
-    {"stats", a_stats},
-    {"histogram", a_histogram},
-    {"countByValue", a_count_by_value},
-    {"countByKey", a_count_by_key},
-    {"collectAsMap", a_collect_as_map},
-    {"lookup", a_lookup},
-    {"isEmpty", a_is_empty},
-    {"takeSample", a_take_sample},
-    {"foreach", a_foreach},
-    {"foreachPartition", a_foreach_partition},
-    {"saveAsTextFile", a_save_as_text_file},
-    {NULL, NULL},
+/* An action and how many arguments it takes (the receiver included). */
+typedef struct action {
+    const char *name;
+    lua_CFunction func;
+    int nargs;
+} action;
+
+static const action actions[] = {
+    {"collect", a_collect, 1},
+    {"count", a_count, 1},
+    {"first", a_first, 1},
+    {"take", a_take, 2},
+    {"takeOrdered", a_take_ordered, 3},
+    {"top", a_top, 3},
+    {"reduce", a_reduce, 2},
+    {"fold", a_fold, 3},
+    {"aggregate", a_aggregate, 4},
+    {"treeReduce", a_tree_reduce, 3},
+    {"treeAggregate", a_tree_aggregate, 5},
+    {"sum", a_sum, 1},
+    {"mean", a_mean, 1},
+    {"max", a_max, 2},
+    {"min", a_min, 2},
+    {"stats", a_stats, 1},
+    {"histogram", a_histogram, 2},
+    {"countByValue", a_count_by_value, 1},
+    {"countByKey", a_count_by_key, 1},
+    {"collectAsMap", a_collect_as_map, 1},
+    {"lookup", a_lookup, 2},
+    {"isEmpty", a_is_empty, 1},
+    {"takeSample", a_take_sample, 4},
+    {"foreach", a_foreach, 2},
+    {"foreachPartition", a_foreach_partition, 2},
+    {"saveAsTextFile", a_save_as_text_file, 2},
+    {NULL, NULL, 0},
 };
+
+/* Calls an action with exactly its number of arguments on the stack
+ * (missing ones nil), so that what it pushes lands above them. */
+static int call_action(lua_State *L)
+{
+    const action *r = lua_touserdata(L, lua_upvalueindex(2));
+
+    lua_settop(L, (int)lua_tointeger(L, lua_upvalueindex(1)));
+    return r->func(L);
+}
 
 void em__lua_rdd_actions(lua_State *L, int idx)
 {
@@ -485,8 +511,10 @@ void em__lua_rdd_actions(lua_State *L, int idx)
                                          "stdev", "sampleStdev"};
 
     idx = lua_absindex(L, idx);
-    for (const luaL_Reg *r = actions; r->name; r++) {
-        lua_pushcfunction(L, r->func);
+    for (const action *r = actions; r->name; r++) {
+        lua_pushinteger(L, r->nargs);
+        lua_pushlightuserdata(L, (void *)r);
+        lua_pushcclosure(L, call_action, 2);
         lua_setfield(L, idx, r->name);
     }
     for (int i = 0; i < 4; i++) {

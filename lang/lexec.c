@@ -134,8 +134,6 @@ static exec *exec_new(void)
     lua_setfield(x->L, LUA_REGISTRYINDEX, REG_ENVMT);
     lua_gc(x->L, LUA_GCGEN, 0, 0);
     lua_settop(x->L, 0);
-    lua_pushcfunction(x->L, em__lua_msgh);   /* index 1 */
-    lua_pushcfunction(x->L, protected_call); /* index 2 */
     x->state_idx = -1;
     pthread_mutex_lock(&states_lock);
     for (int i = 0; i < MAX_STATES; i++) {
@@ -595,7 +593,7 @@ static inline bool all_scalar(const em_val *args, size_t n)
 
 /* The fast path: a plain function of numbers, booleans or nils. */
 static int call_scalar(exec *x, const slot *s, const em_val *args,
-                       size_t nargs)
+                       size_t nargs, int msgh)
 {
     lua_State *L = x->L;
 
@@ -616,7 +614,7 @@ static int call_scalar(exec *x, const slot *s, const em_val *args,
             break;
         }
     }
-    return lua_pcall(L, (int)nargs, 1, 1);
+    return lua_pcall(L, (int)nargs, 1, msgh);
 }
 
 em_status em__lua_fn_call(em_task *t, const em_val *env, const em_val *args,
@@ -626,7 +624,7 @@ em_status em__lua_fn_call(em_task *t, const em_val *env, const em_val *args,
     em_task *prev;
     call c;
     slot *s;
-    int rc;
+    int rc, top;
 
     if (x == NULL && (x = tls_exec = exec_new()) == NULL)
         return em_task_fail(t, "cannot start a Lua state: out of memory");
@@ -636,9 +634,13 @@ em_status em__lua_fn_call(em_task *t, const em_val *env, const em_val *args,
         return em_task_fail(t, "too many arguments for a Lua function");
     prev = x->task;
     x->task = t;
+    /* The stack is empty, or holds a C function's frame in a nested call
+     * (an accumulator's merge): work above it, with our own handler. */
+    top = lua_gettop(x->L);
+    lua_pushcfunction(x->L, em__lua_msgh);
     s = cache_hit(x, env);
     if (s != NULL && s->mode == EM_LUA_MODE_PLAIN && all_scalar(args, nargs)) {
-        rc = call_scalar(x, s, args, nargs);
+        rc = call_scalar(x, s, args, nargs, top + 1);
         if (rc == LUA_OK) {
             lua_State *L = x->L;
             int tt = lua_type(L, -1);
@@ -652,7 +654,7 @@ em_status em__lua_fn_call(em_task *t, const em_val *env, const em_val *args,
                 *out = em_nil();
             else
                 goto slow_result;
-            lua_settop(L, 2);
+            lua_settop(L, top);
             x->task = prev;
             return EM_OK;
         }
@@ -666,14 +668,14 @@ em_status em__lua_fn_call(em_task *t, const em_val *env, const em_val *args,
     c.nargs = nargs;
     c.out = out;
     c.s = s;
-    lua_pushvalue(x->L, 2);
+    lua_pushcfunction(x->L, protected_call);
     lua_pushlightuserdata(x->L, &c);
-    rc = lua_pcall(x->L, 1, 0, 1);
+    rc = lua_pcall(x->L, 1, 0, top + 1);
     if (c.it != NULL)
         c.it->is_valid = false; /* the records are gone after we return */
     if (rc != LUA_OK)
         goto lua_error;
-    lua_settop(x->L, 2);
+    lua_settop(x->L, top);
     x->task = prev;
     if (c.st != EM_OK)
         return em_task_fail(t, "%s", c.err);
@@ -683,7 +685,7 @@ slow_result: {
     char err[256];
     em_status st = em__lua_to_val(x->L, -1, em_task_arena(t), out, err,
                                   sizeof(err));
-    lua_settop(x->L, 2);
+    lua_settop(x->L, top);
     x->task = prev;
     if (st != EM_OK)
         return em_task_fail(t, "the function returned something that is "
@@ -693,7 +695,7 @@ slow_result: {
 lua_error: {
     const char *msg = lua_tostring(x->L, -1);
     em_status st = em_task_fail(t, "%s", msg ? msg : "Lua error");
-    lua_settop(x->L, 2);
+    lua_settop(x->L, top);
     x->task = prev;
     return st;
 }

@@ -1,0 +1,165 @@
+-- Actions, persistence and inspection, against the PySpark
+-- documentation's examples and naive Lua computations.
+package.path = (arg[0]:match("(.*/)") or "./") .. "?.lua;" .. package.path
+local t = require("testlib")
+local eq, near, sorted = t.eq, t.near, t.sorted
+local add = function(a, b) return a + b end
+
+t.case("collect count first take", function()
+  eq(sc:parallelize({1, 2, 3}):collect(), {1, 2, 3})
+  eq(sc:parallelize({2, 3, 4}):count(), 3)
+  eq(sc:parallelize({2, 3, 4}):first(), 2)
+  t.fails(function() sc:emptyRDD():first() end, "empty")
+  eq(sc:parallelize({2, 3, 4, 5, 6}):cache():take(2), {2, 3})
+  eq(sc:parallelize({2, 3, 4, 5, 6}):take(10), {2, 3, 4, 5, 6})
+  eq(sc:range(100):filter(function(x) return x > 90 end):take(3),
+     {91, 92, 93})
+  eq(sc:range(1, 10, 3):collect(), {1, 4, 7}, "range with a step")
+  eq(sc:range(5, nil, nil, 2):getNumPartitions(), 2, "range(n)")
+end)
+
+t.case("takeOrdered top", function()
+  local rdd = sc:parallelize({10, 1, 2, 9, 3, 4, 5, 6, 7})
+  eq(rdd:takeOrdered(6), {1, 2, 3, 4, 5, 6})
+  eq(sc:parallelize({10, 1, 2, 9, 3, 4, 5, 6, 7}, 2)
+       :takeOrdered(6, function(x) return -x end), {10, 9, 7, 6, 5, 4})
+  eq(sc:parallelize({10, 4, 2, 12, 3}):top(1), {12})
+  eq(sc:parallelize({2, 3, 4, 5, 6}, 2):top(2), {6, 5})
+  eq(sc:parallelize({10, 4, 2, 12, 3}):top(3, function(x) return -x end),
+     {2, 3, 4}, "top by key")
+end)
+
+t.case("reduce fold aggregate tree variants", function()
+  eq(sc:parallelize({1, 2, 3, 4, 5}):reduce(add), 15)
+  eq(sc:parallelize({1, 2, 3, 4, 5}, 5):reduce(ember.op.add), 15)
+  t.fails(function() sc:parallelize({}):reduce(add) end, "empty")
+  eq(sc:parallelize({1, 2, 3, 4, 5}):fold(0, add), 15)
+  local seq = function(x, y) return {x[1] + y, x[2] + 1} end
+  local comb = function(x, y) return {x[1] + y[1], x[2] + y[2]} end
+  eq(sc:parallelize({1, 2, 3, 4}):aggregate({0, 0}, seq, comb), {10, 4})
+  eq(sc:parallelize({}):aggregate({0, 0}, seq, comb), {0, 0})
+  local rdd = sc:parallelize({-5, -4, -3, -2, -1, 1, 2, 3, 4}, 10)
+  eq(rdd:treeReduce(add), -5)
+  eq(rdd:treeReduce(add, 1), -5)
+  eq(rdd:treeReduce(add, 5), -5)
+  eq(rdd:treeAggregate(0, add, add), -5)
+  eq(rdd:treeAggregate(0, add, add, 3), -5)
+end)
+
+t.case("numbers: sum mean max min stats histogram", function()
+  eq(sc:parallelize({1.0, 2.0, 3.0}):sum(), 6.0)
+  eq(sc:parallelize({1, 2, 3}):sum(), 6, "ints stay ints")
+  eq(sc:emptyRDD():sum(), 0)
+  eq(sc:parallelize({1, 2, 3}):mean(), 2.0)
+  local rdd = sc:parallelize({1.0, 5.0, 43.0, 10.0})
+  eq(rdd:max(), 43.0)
+  eq(rdd:max(function(x) return -x end), 1.0)
+  eq(rdd:min(), 1.0)
+  eq(rdd:min(function(x) return -x end), 43.0)
+  eq(sc:parallelize({1, 2, 3}):stdev(), math.sqrt(2 / 3))
+  eq(sc:parallelize({1, 2, 3}):sampleStdev(), 1.0)
+  eq(sc:parallelize({1, 2, 3}):variance(), 2 / 3)
+  eq(sc:parallelize({1, 2, 3}):sampleVariance(), 1.0)
+  local s = sc:parallelize({2, 4, 4, 4, 5, 5, 7, 9}):stats()
+  eq(s:count(), 8)
+  eq(s:mean(), 5.0)
+  eq(s:stdev(), 2.0)
+  eq(s:max(), 9.0)
+  eq(s:asDict().sum, 40.0)
+  eq(tostring(sc:parallelize({1, 2, 3}):stats()):sub(1, 22),
+     "(count: 3, mean: 2.0, ")
+  local h = sc:parallelize({0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10})
+  eq(h:histogram(2), {{0.0, 5.0, 10.0}, {5, 6}}, "even buckets are floats")
+  eq(h:histogram({0, 5, 10}), {{0, 5, 10}, {5, 6}})
+  eq(h:histogram({0, 15}), {{0, 15}, {11}})
+  eq(h:histogram({0, 5, 11}), {{0, 5, 11}, {5, 6}})
+  eq(sc:parallelize({1, 2, 1}):histogram({0, 5, 10}), {{0, 5, 10}, {3, 0}})
+  t.fails(function() h:histogram({5, 1}) end, "sorted")
+end)
+
+t.case("countByValue isEmpty takeSample", function()
+  eq(sc:parallelize({1, 2, 1, 2, 2}, 2):countByValue(), {[1] = 2, [2] = 3})
+  eq(sc:parallelize({}):isEmpty(), true)
+  eq(sc:parallelize({1}):isEmpty(), false)
+  local rdd = sc:range(0, 10)
+  eq(#rdd:takeSample(true, 20, 1), 20)
+  eq(#rdd:takeSample(false, 5, 2), 5)
+  eq(#rdd:takeSample(false, 15, 3), 10)
+  eq(rdd:takeSample(false, 5, 2), rdd:takeSample(false, 5, 2), "repeatable")
+  local seen = {}
+  for _, v in ipairs(rdd:takeSample(false, 10, 9)) do
+    assert(not seen[v], "no repeats")
+    seen[v] = true
+  end
+end)
+
+t.case("foreach foreachPartition with accumulators", function()
+  local acc = sc:accumulator(0)
+  sc:parallelize({1, 2, 3, 4, 5}, 3):foreach(function(x) acc:add(x) end)
+  eq(acc.value, 15)
+  local parts = sc:accumulator(0)
+  sc:parallelize({1, 2, 3, 4, 5}, 3):foreachPartition(function(it)
+    local n = 0
+    for _ in it do n = n + 1 end
+    if n > 0 then parts:add(1) end
+  end)
+  eq(parts.value, 3)
+end)
+
+t.case("saveAsTextFile textFile wholeTextFiles", function()
+  local dir = os.tmpname()
+  os.remove(dir)
+  sc:parallelize({"a", "b", 3, 4.5}, 2):saveAsTextFile(dir)
+  eq(sorted(sc:textFile(dir):collect()), {"3", "4.5", "a", "b"})
+  t.fails(function() sc:parallelize({1}):saveAsTextFile(dir) end, "exist")
+  local files = sc:wholeTextFiles(dir .. "/part-*"):collect()
+  eq(#files, 2)
+  os.execute("rm -rf '" .. dir .. "'")
+  local words = os.getenv("EMBER_TEST_DATA")
+  if words then
+    local n = 0
+    for _ in io.lines(words .. "/words.txt") do n = n + 1 end
+    eq(sc:textFile(words .. "/words.txt", 3):count(), n, "lines of a file")
+  end
+  t.fails(function() sc:textFile("/nonexistent/x") end, "/nonexistent/x")
+end)
+
+t.case("persist cache unpersist checkpoint inspection", function()
+  local rdd = sc:parallelize({1, 2, 3}, 3)
+  eq(rdd.is_cached, false)
+  rdd:cache()
+  eq(rdd.is_cached, true)
+  eq(rdd:getStorageLevel(), "MEMORY_ONLY")
+  eq(rdd:sum(), 6)
+  rdd:unpersist()
+  eq(rdd.is_cached, false)
+  local m = sc:parallelize({1, 2}):map(function(x) return x end)
+  m:persist(ember.StorageLevel.MEMORY_AND_DISK)
+  eq(m:getStorageLevel(), "MEMORY_AND_DISK")
+  eq(m:collect(), {1, 2})
+  t.fails(function() m:persist(ember.StorageLevel.DISK_ONLY) end, "level")
+  t.fails(function() m:persist("NOPE") end, "storage level")
+  eq(rdd:getNumPartitions(), 3)
+  assert(math.type(rdd:id()) == "integer")
+  rdd:setName("numbers")
+  eq(rdd:name(), "numbers")
+  assert(rdd:toDebugString():find("numbers", 1, true), rdd:toDebugString())
+  assert(rdd.context == sc, "rdd.context is sc")
+  local dir = os.tmpname()
+  os.remove(dir)
+  sc:setCheckpointDir(dir)
+  local c = sc:parallelize({1, 2, 3}):map(function(x) return x * 2 end)
+  c:checkpoint()
+  eq(c:isCheckpointed(), false)
+  eq(c:collect(), {2, 4, 6})
+  eq(c:isCheckpointed(), true)
+  eq(c:collect(), {2, 4, 6})
+  os.execute("rm -rf '" .. dir .. "'")
+  local it = sc:parallelize({1, 2, 3}):toLocalIterator()
+  local got = {}
+  for x in it do got[#got + 1] = x end
+  eq(got, {1, 2, 3})
+  assert(sc.defaultParallelism >= 1)
+end)
+
+t.run()
