@@ -182,6 +182,132 @@ EM_API em_status em_hashing_tf_op(em_task *t, const em_val *env,
 EM_API em_rdd *em_hashing_tf(em_rdd *docs, int64_t num_features,
                              unsigned flags);
 
+/* ------------------------------------------------------------------ */
+/* Bloom filter (ops/sketch/bloom.c)                                    */
+/* ------------------------------------------------------------------ */
+/* Spark's org.apache.spark.util.sketch.BloomFilter. Items are any values,
+ * hashed with em_val_hash (so 1 and 1.0 are the same item); bit i of
+ * the k probes is (h1 + i h2) mod m. As a value the filter is bytes (the
+ * layout is in docs/ml.md), so it broadcasts and merges as a record.
+ * An em_bloom is library-allocated: create, then em_bloom_destroy. */
+
+typedef struct em_bloom em_bloom;
+
+/* A filter for expected_items (> 0) with false-positive probability fpp
+ * (in (0, 1)): m = ceil(-n ln p / (ln 2)^2) bits and k = max(1,
+ * round(m / n ln 2)) hashes. NULL with EM_EINVAL for bad parameters or
+ * more than 2^34 bits, EM_ENOMEM. */
+EM_API em_bloom *em_bloom_create(int64_t expected_items, double fpp);
+
+/* A filter of exactly num_bits (>= 1) bits and num_hashes (1..64)
+ * hashes. */
+EM_API em_bloom *em_bloom_create_bits(int64_t num_bits, int num_hashes);
+
+EM_API void em_bloom_destroy(em_bloom *bf);
+
+/* Adds x; true when a bit changed (x was not already reported present). */
+EM_API bool em_bloom_put(em_bloom *bf, em_val x);
+
+/* False when x was certainly never put; true when it probably was. */
+EM_API bool em_bloom_might_contain(const em_bloom *bf, em_val x);
+
+/* Adds every item of other to bf (bitwise or). EM_EINVAL, with both
+ * sizes in the message, unless both have the same bits and hashes. */
+EM_API em_status em_bloom_merge_in_place(em_bloom *bf,
+                                         const em_bloom *other);
+
+/* (set bits / m)^k: the chance that a never-put item is reported. */
+EM_API double em_bloom_expected_fpp(const em_bloom *bf);
+EM_API int64_t em_bloom_bit_size(const em_bloom *bf);
+EM_API int em_bloom_num_hashes(const em_bloom *bf);
+
+/* The filter as a bytes value in `a`. */
+EM_API em_status em_bloom_to_val(const em_bloom *bf, em_arena *a,
+                                 em_val *out);
+/* A filter from a value made by em_bloom_to_val; NULL with EM_EFORMAT when
+ * v is not one (wrong type, magic, version or length). */
+EM_API em_bloom *em_bloom_from_val(em_val v);
+/* mightContain on the value form, without a copy (for tasks reading a
+ * broadcast filter). EM_EFORMAT when bf is not a filter value. */
+EM_API em_status em_bloom_val_might_contain(em_val bf, em_val x,
+                                            bool *out);
+/* A user function merging two filter values (for reduce and
+ * accumulators); fails its task on incompatible filters. */
+EM_API em_status em_bloom_merge_op(em_task *t, const em_val *env,
+                                   const em_val *args, size_t nargs,
+                                   em_val *out);
+
+/* A filter of every record of rdd: one filter per partition, merged by
+ * treeReduce. Runs a job; NULL on failure. */
+EM_API em_bloom *em_sketch_bloom_filter(em_rdd *rdd, int64_t expected_items,
+                                        double fpp);
+
+/* The two-filter trick: the records of rdd whose value occurs at least
+ * twice in rdd, every copy. One job builds, per partition, a filter of
+ * values seen once and one of values seen twice; they merge as (A1 | A2,
+ * B1 | B2 | (A1 & A2)); the result filters rdd by the second. No repeated
+ * value is dropped; a singleton survives with a probability near fpp.
+ * expected_items is the number of distinct values. The filter is held by
+ * a broadcast of rdd's context. */
+EM_API em_rdd *em_sketch_drop_singletons(em_rdd *rdd,
+                                         int64_t expected_items, double fpp);
+
+/* ------------------------------------------------------------------ */
+/* Count-min sketch (ops/sketch/countmin.c)                             */
+/* ------------------------------------------------------------------ */
+/* Cormode and Muthukrishnan's sketch, named as Spark's CountMinSketch but
+ * sized classically: width ceil(e / eps), depth ceil(ln(1 / (1 -
+ * confidence))). An estimate is never below the true count and exceeds it
+ * by more than eps * totalCount with probability at most 1 - confidence.
+ * Counts are int64; bytes as a value (layout in docs/ml.md). */
+
+typedef struct em_cms em_cms;
+
+/* eps and confidence in (0, 1); the row hashes derive from seed. NULL
+ * with EM_EINVAL for bad parameters or a table over 2^31 bytes. */
+EM_API em_cms *em_cms_create(double eps, double confidence, uint64_t seed);
+EM_API void em_cms_destroy(em_cms *cms);
+
+/* Conservative update (Estan and Varghese): an add raises each row's
+ * counter only up to the new minimum estimate. Estimates stay upper
+ * bounds and get tighter; sketches so built still merge by addition. */
+EM_API void em_cms_set_conservative(em_cms *cms, bool on);
+
+/* Adds count (>= 0) occurrences of x. EM_EINVAL for a negative count,
+ * EM_ELIMIT when the total would overflow. */
+EM_API em_status em_cms_add(em_cms *cms, em_val x, int64_t count);
+EM_API int64_t em_cms_estimate_count(const em_cms *cms, em_val x);
+/* Adds other's counts to cms. EM_EINVAL unless depth, width and seed
+ * agree. */
+EM_API em_status em_cms_merge_in_place(em_cms *cms, const em_cms *other);
+EM_API int64_t em_cms_total_count(const em_cms *cms);
+EM_API int em_cms_depth(const em_cms *cms);
+EM_API int em_cms_width(const em_cms *cms);
+
+EM_API em_status em_cms_to_val(const em_cms *cms, em_arena *a, em_val *out);
+EM_API em_cms *em_cms_from_val(em_val v); /* NULL, EM_EFORMAT */
+EM_API em_status em_cms_val_estimate_count(em_val cms, em_val x,
+                                           int64_t *out);
+EM_API em_status em_cms_merge_op(em_task *t, const em_val *env,
+                                 const em_val *args, size_t nargs,
+                                 em_val *out);
+
+/* A sketch counting every record of rdd once: one sketch per partition,
+ * merged by treeReduce. Runs a job; NULL on failure. */
+EM_API em_cms *em_sketch_count_min(em_rdd *rdd, double eps,
+                                   double confidence, uint64_t seed,
+                                   bool conservative);
+
+/* Heavy hitters: *out is an array of [item, estimate] for every item whose
+ * estimate is at least phi * N (N records), estimate descending then item
+ * ascending, in `a`. Every item occurring at least phi * N times is
+ * there; one occurring fewer than (phi - eps) N times is there with
+ * probability at most 1 - confidence. Two jobs: the sketch (seed 0), then
+ * a pass over the records with the sketch broadcast. phi in (0, 1]. */
+EM_API em_status em_sketch_heavy_hitters(em_rdd *rdd, double phi, double eps,
+                                         double confidence, em_arena *a,
+                                         em_val *out);
+
 #ifdef __cplusplus
 }
 #endif
