@@ -308,6 +308,95 @@ EM_API em_status em_sketch_heavy_hitters(em_rdd *rdd, double phi, double eps,
                                          double confidence, em_arena *a,
                                          em_val *out);
 
+/* ------------------------------------------------------------------ */
+/* Random-hyperplane LSH for cosine similarity (ops/sketch/lsh.c)       */
+/* ------------------------------------------------------------------ */
+/* Bit i of a signature is the sign of <r_i, x>, where entry j of the
+ * hyperplane r_i is pool[hash(seed, i, j) mod P] from a pool of P = 10000
+ * standard normal numbers (Van Durme and Lall's pooling trick: no d x b
+ * matrix is stored). For vectors at angle t each bit differs with
+ * probability t / pi, so cos t is estimated as cos(pi h / b) from the
+ * Hamming distance h of b-bit signatures. A signature is a bytes value of
+ * ceil(b / 8) bytes. */
+
+typedef struct em_rplsh em_rplsh;
+
+/* dim >= 1 features, bits in [1, 4096]; bits <= 0 means the default 64.
+ * NULL with EM_EINVAL. */
+EM_API em_rplsh *em_rplsh_create(int64_t dim, int bits, uint64_t seed);
+EM_API void em_rplsh_destroy(em_rplsh *lsh);
+EM_API int em_rplsh_bits(const em_rplsh *lsh);
+
+/* The signature of a dense or sparse vector of the sketch's dimension, in
+ * `a`. EM_EINVAL for another dimension or type. */
+EM_API em_status em_rplsh_signature(const em_rplsh *lsh, em_val vec,
+                                    em_arena *a, em_val *out);
+
+/* cos(pi h / b) for two signatures of the same length; EM_EINVAL
+ * otherwise. */
+EM_API em_status em_rplsh_estimate_cosine(em_val sig_a, em_val sig_b,
+                                          int bits, double *out);
+
+/* The exact cosine similarity of two vectors (dense or sparse) of the
+ * same dimension; 0 when one is zero. EM_EINVAL otherwise. */
+EM_API em_status em_ml_cosine(em_val x, em_val y, double *out);
+
+/* An index for approximate k nearest neighbours: the signatures of an RDD
+ * of [id, vector] records, collected to the driver (with the vectors),
+ * cut into chunks of chunk_bits bits (multi-index hashing; <= 0: 8). A
+ * query's candidates are the records sharing at least one chunk with it
+ * exactly; they are ranked by exact cosine. Runs a job. */
+typedef struct em_lsh_index em_lsh_index;
+EM_API em_lsh_index *em_rplsh_index_create(const em_rplsh *lsh,
+                                           em_rdd *id_vectors,
+                                           int chunk_bits);
+EM_API void em_lsh_index_destroy(em_lsh_index *idx);
+/* *out is an array of up to k [id, cosine] pairs, most similar first
+ * (ties by id), in `a`. When fewer than k records are candidates, the rest
+ * come from the nearest signatures by Hamming distance, so k results are
+ * given whenever the index holds k records. */
+EM_API em_status em_lsh_index_nearest(const em_lsh_index *idx, em_val query,
+                                      int k, em_arena *a, em_val *out);
+
+/* Spark's approxSimilarityJoin: records [idA, idB, cosine] for pairs of
+ * [id, vector] records of a and b that share a signature chunk of
+ * chunk_bits bits (<= 0: 8) and whose exact cosine is >= threshold, each
+ * pair once. Lazy. */
+EM_API em_rdd *em_rplsh_similarity_join(const em_rplsh *lsh, em_rdd *a,
+                                        em_rdd *b, double threshold,
+                                        int chunk_bits);
+
+/* ------------------------------------------------------------------ */
+/* MinHash LSH for Jaccard similarity (ops/sketch/minhash.c)            */
+/* ------------------------------------------------------------------ */
+/* Hash i of a set is the minimum over its elements of a seeded mix of
+ * em_val_hash(element); two sets agree on a hash with probability equal
+ * to their Jaccard similarity. Signatures are arrays of num_hashes ints;
+ * banding groups them in `bands` bands of num_hashes / bands rows. */
+
+typedef struct em_minhash em_minhash;
+
+/* num_hashes >= 1, bands in [1, num_hashes] dividing num_hashes. */
+EM_API em_minhash *em_minhash_create(int num_hashes, int bands,
+                                     uint64_t seed);
+EM_API void em_minhash_destroy(em_minhash *mh);
+
+/* The signature of the set of values in tokens (an array; repeats count
+ * once), in `a`. An empty set gives all hashes INT64_MAX. */
+EM_API em_status em_minhash_signature(const em_minhash *mh, em_val tokens,
+                                      em_arena *a, em_val *out);
+
+/* The fraction of equal hashes of two signatures of the same length. */
+EM_API em_status em_minhash_estimate_jaccard(em_val sig_a, em_val sig_b,
+                                             double *out);
+
+/* Near-duplicates in an RDD of [id, tokens] records: [idA, idB, jaccard]
+ * with idA < idB for pairs sharing at least one band and with exact
+ * Jaccard similarity of their token sets >= threshold, each pair once.
+ * Lazy. */
+EM_API em_rdd *em_minhash_similarity_join(const em_minhash *mh, em_rdd *docs,
+                                          double threshold);
+
 #ifdef __cplusplus
 }
 #endif
