@@ -11,6 +11,7 @@
 #include "ctx.h"
 #include "job.h"
 #include "shuffle.h"
+#include "cluster/driver.h"
 #include "runtime/arena.h"
 #include "runtime/buf.h"
 #include "runtime/err.h"
@@ -67,6 +68,11 @@ static em_status parse_master(const char *m, int *threads, int *attempts)
 
     *threads = online_cpus();
     *attempts = 1;
+    if (strncmp(m, "ember://", 8) == 0) { /* the pool: see em__driver_start */
+        *threads = 1;
+        *attempts = 4;
+        return EM_OK;
+    }
     if (strcmp(m, "local") == 0) {
         *threads = 1;
         return EM_OK;
@@ -93,11 +99,9 @@ static em_status parse_master(const char *m, int *threads, int *attempts)
     if (p[0] == ']' && p[1] == '\0')
         return EM_OK;
 bad:
-    if (strncmp(m, "ember://", 8) == 0)
-        return em__err(EM_EINVAL, "master '%s': the worker pool is not "
-                       "available in this build; use local[N]", m);
     return em__err(EM_EINVAL, "invalid master URL '%s' (expected local, "
-                   "local[N], local[*] or local[N,F])", m);
+                   "local[N], local[*], local[N,F] or ember://HOST:PORT)",
+                   m);
 }
 
 static int64_t half_of_ram(void)
@@ -159,6 +163,7 @@ em_ctx *em_ctx_create(const em_conf *conf)
         c.default_parallelism > 0 ? c.default_parallelism : ctx->threads;
     ctx->has_default_parallelism = c.default_parallelism > 0;
     ctx->memory_bytes = c.memory_bytes > 0 ? c.memory_bytes : half_of_ram();
+    ctx->has_memory = c.memory_bytes > 0;
     ctx->has_progress = c.progress > 0 ||
                         (c.progress == 0 && isatty(STDERR_FILENO));
     ctx->next_rdd_id = 1;
@@ -169,6 +174,14 @@ em_ctx *em_ctx_create(const em_conf *conf)
     ctx->pool = em__pool_create(ctx, ctx->threads);
     if (ctx->pool == NULL)
         goto out_free;
+    if (strncmp(master, "ember://", 8) == 0) {
+        if (em__driver_start(ctx, master) != EM_OK)
+            goto out_free;
+        if (!ctx->has_default_parallelism) { /* the pool's cores, as Spark */
+            int cores = em__driver_cores(ctx);
+            ctx->default_parallelism = cores > 2 ? cores : 2;
+        }
+    }
     return ctx;
 out_free:
     em_ctx_destroy(ctx);
@@ -181,6 +194,7 @@ void em_ctx_destroy(em_ctx *ctx)
 
     if (ctx == NULL)
         return;
+    em__driver_stop(ctx);
     em__pool_destroy(ctx->pool);
     for (r = ctx->nodes; r != NULL; r = next) {
         next = r->next;

@@ -28,6 +28,7 @@ struct em_ctx {
     int default_parallelism;   /* partitions when none is given */
     bool has_default_parallelism; /* set in the configuration */
     int64_t memory_bytes;      /* executor memory budget */
+    bool has_memory;           /* set in the configuration */
     char *local_dir;           /* scratch files */
     bool has_progress;         /* draw the progress bar on stderr */
     bool is_executor;          /* runs tasks for a driver elsewhere */

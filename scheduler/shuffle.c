@@ -539,6 +539,39 @@ em_status em__shuffle_register(em__shuffle *s, int m, const char *host,
     return EM_OK;
 }
 
+void em__shuffle_forget_host(em__shuffle *s, const char *host)
+{
+    pthread_mutex_lock(&s->lock);
+    for (int m = 0; m < s->nmaps; m++)
+        if (s->outs[m].host != NULL && strcmp(s->outs[m].host, host) == 0)
+            output_clear(s, &s->outs[m]);
+    pthread_mutex_unlock(&s->lock);
+}
+
+void em__shuffle_forget_output(em__shuffle *s, int m)
+{
+    if (m < 0 || m >= s->nmaps)
+        return;
+    pthread_mutex_lock(&s->lock);
+    output_clear(s, &s->outs[m]);
+    pthread_mutex_unlock(&s->lock);
+}
+
+bool em__shuffle_output_host(em__shuffle *s, int m, char *buf, size_t cap)
+{
+    bool has = false;
+
+    if (m < 0 || m >= s->nmaps)
+        return false;
+    pthread_mutex_lock(&s->lock);
+    if (s->outs[m].path != NULL && s->outs[m].host != NULL) {
+        snprintf(buf, cap, "%s", s->outs[m].host);
+        has = true;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return has;
+}
+
 em__shuffle *em__shuffle_find(em_ctx *ctx, int id)
 {
     em__shuffle *s;

@@ -138,6 +138,17 @@ em__shuffle *em__shuffle_define(em_ctx *ctx, int id, int nmaps,
 em_status em__shuffle_map_task(em_task *t, em_rdd *rdd, int part,
                                em_val arg, em_arena *res, em_val *out);
 
+/* Forgets every map output held by host (a lost worker's block server),
+ * so the next prepare recomputes them. */
+void em__shuffle_forget_host(em__shuffle *s, const char *host);
+
+/* Forgets map output m. */
+void em__shuffle_forget_output(em__shuffle *s, int m);
+
+/* Copies the host of map output m to buf; false when it has none (it is
+ * missing, or local). */
+bool em__shuffle_output_host(em__shuffle *s, int m, char *buf, size_t cap);
+
 /* The shuffle with id `id` of ctx, or NULL. */
 em__shuffle *em__shuffle_find(em_ctx *ctx, int id);
 

@@ -1,0 +1,821 @@
+/* The driver's side of the worker pool (see driver.h). Everything about
+ * executors, the master and the running stage lives on the driver's loop
+ * thread; the thread that runs an action encodes its stage, hands it to
+ * the loop and waits for it to finish.
+ */
+#include "driver.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proto.h"
+#include "scheduler/ctx.h"
+#include "scheduler/exec.h"
+#include "scheduler/lineage.h"
+#include "scheduler/net/client.h"
+#include "scheduler/net/frame.h"
+#include "scheduler/net/net.h"
+#include "scheduler/shuffle.h"
+#include "runtime/arena.h"
+#include "runtime/err.h"
+#include "runtime/mem.h"
+
+extern const int em__executor_linked;
+
+enum { T_PENDING = 0, T_RUNNING, T_DONE };
+
+typedef struct dexec {
+    em__conn *conn;
+    int id;
+    char worker[256];
+    char block[300];       /* its worker's block server, host:port */
+    int cores, running;
+    int64_t last_beat_ms;
+    int *stages;           /* ids of the stages it was sent */
+    size_t nstages, stages_cap;
+    struct dexec *next;
+} dexec;
+
+typedef struct dtask {
+    int part;
+    int attempt;           /* of the running or next attempt */
+    int failures;
+    int state;
+    dexec *on;
+    int failed_on;         /* exec id of the last failure, or -1 */
+} dtask;
+
+typedef struct dstage {
+    int id;
+    em__buf frame;         /* the STAGE frame */
+    int n, done, running;
+    dtask *tasks;
+    em__job_result *out;
+    int shuffle_id;        /* a map stage's shuffle, or -1 */
+    bool is_finished;      /* set under the driver lock */
+    em_status status;
+    char message[1200];
+    char first_cause[1024];
+    int64_t idle_since_ms; /* no executor at all since */
+} dstage;
+
+typedef struct driver {
+    em_ctx *ctx;
+    em__loop *loop;
+    em__server *server;
+    em__conn *master;
+    em__timer *check;
+    em__secret key;
+    char master_host[256];
+    int master_port;
+    char host[256];        /* where executors reach us */
+    int port;
+    char app[128];
+    bool has_app;
+    char exe[PATH_MAX];
+    char exe_hash[65];
+    dexec *execs;
+    dstage *cur;
+    pthread_mutex_t lock;  /* cores, nexecs, has_app, cur->is_finished */
+    pthread_cond_t cond;
+    int nexecs, cores;
+    char master_error[512];
+    bool is_master_failed;
+    int64_t hb_ms;
+    bool is_stopping;      /* under lock: no reconnecting */
+} driver;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t env_ms(const char *name, int64_t dflt)
+{
+    const char *s = getenv(name);
+
+    return s && *s ? atoll(s) : dflt;
+}
+
+/* Sends a body built in a scratch arena. */
+static void send_msg(em__conn *c, int type, em__msg *m)
+{
+    em_arena *a = em__arena_create(0);
+    em_val body;
+
+    if (a != NULL && em__msg_done(m, a, &body) == EM_OK)
+        em__conn_send(c, type, body);
+    em__arena_destroy(a);
+}
+
+static void send_error(em__conn *c, const char *msg)
+{
+    em__msg m;
+
+    em__msg_init(&m);
+    em__msg_put(&m, "message", em_cstr(msg));
+    send_msg(c, EM__MSG_ERROR, &m);
+}
+
+/* ---- the running stage (loop thread) ---- */
+
+static void finish(driver *d, em_status st, const char *msg)
+{
+    dstage *s = d->cur;
+
+    pthread_mutex_lock(&d->lock);
+    s->status = st;
+    if (msg != NULL)
+        snprintf(s->message, sizeof(s->message), "%s", msg);
+    s->is_finished = true;
+    pthread_cond_broadcast(&d->cond);
+    pthread_mutex_unlock(&d->lock);
+}
+
+static bool was_sent(const dexec *e, int stage)
+{
+    for (size_t i = 0; i < e->nstages; i++)
+        if (e->stages[i] == stage)
+            return true;
+    return false;
+}
+
+static em_status send_stage(driver *d, dexec *e, dstage *s)
+{
+    em__buf copy = EM__BUF_INIT;
+    void *p = e->stages;
+
+    if (was_sent(e, s->id))
+        return EM_OK;
+    if (em__mem_grow(&p, &e->stages_cap, e->nstages + 1, sizeof(int)) != 0 ||
+        em__buf_append(&copy, s->frame.data, s->frame.len) != EM_OK)
+        return EM_ENOMEM;
+    e->stages = p;
+    e->stages[e->nstages++] = s->id;
+    (void)d;
+    return em__conn_send_encoded(e->conn, &copy);
+}
+
+static void schedule(driver *d)
+{
+    dstage *s = d->cur;
+
+    if (s == NULL || s->is_finished)
+        return;
+    for (int i = 0; i < s->n; i++) {
+        dtask *t = &s->tasks[i];
+        dexec *pick = NULL;
+        em__msg m;
+        if (t->state != T_PENDING)
+            continue;
+        /* a free core, preferring an executor it has not failed on */
+        for (dexec *e = d->execs; e != NULL; e = e->next) {
+            if (e->running >= e->cores)
+                continue;
+            if (pick == NULL || (pick->id == t->failed_on &&
+                                 e->id != t->failed_on))
+                pick = e;
+        }
+        if (pick == NULL)
+            return;
+        if (send_stage(d, pick, s) != EM_OK)
+            return;
+        em__msg_init(&m);
+        em__msg_put(&m, "stage", em_int(s->id));
+        em__msg_put(&m, "index", em_int(i));
+        em__msg_put(&m, "part", em_int(t->part));
+        em__msg_put(&m, "attempt", em_int(t->attempt));
+        send_msg(pick->conn, EM__MSG_TASK, &m);
+        t->state = T_RUNNING;
+        t->on = pick;
+        pick->running++;
+        s->running++;
+    }
+}
+
+/* A task attempt failed (not a fetch failure): retry or give up. */
+static void task_failed(driver *d, dtask *t, int index, em_status st,
+                        const char *why)
+{
+    dstage *s = d->cur;
+    char msg[1200];
+
+    if (s->first_cause[0] == '\0')
+        snprintf(s->first_cause, sizeof(s->first_cause), "%s", why);
+    t->failed_on = t->on ? t->on->id : -1;
+    t->on = NULL;
+    t->state = T_PENDING;
+    t->failures++;
+    t->attempt++;
+    if (t->failures < d->ctx->max_attempts && st != EM_ENOMEM)
+        return;
+    snprintf(msg, sizeof(msg), "job aborted: task %d of stage %d "
+             "(partition %d) failed %d times; first cause: %s", index, s->id,
+             t->part, t->failures, s->first_cause);
+    finish(d, st, msg);
+}
+
+static void forget_host(driver *d, const char *block)
+{
+    for (em__shuffle *s = d->ctx->shuffles; s != NULL; s = s->next)
+        em__shuffle_forget_host(s, block);
+}
+
+static void on_result(driver *d, dexec *e, em_val body)
+{
+    dstage *s = d->cur;
+    int64_t sid, index, attempt;
+    em_val value;
+    int fs, fm;
+    dtask *t;
+    em_status st;
+
+    if (em__msg_int(EM__MSG_RESULT, body, "stage", &sid) ||
+        em__msg_int(EM__MSG_RESULT, body, "index", &index) ||
+        em__msg_int(EM__MSG_RESULT, body, "attempt", &attempt))
+        return;
+    if (s == NULL || s->is_finished || sid != s->id || index < 0 ||
+        index >= s->n)
+        return; /* late: the stage is over */
+    t = &s->tasks[index];
+    if (t->state != T_RUNNING || t->on != e || t->attempt != attempt)
+        return;
+    e->running--;
+    s->running--;
+    st = em__exec_result_apply(d->ctx, em__msg_get(body, "result"), &value,
+                               &fs, &fm);
+    if (st == EM_OK) {
+        em_arena *a = em__arena_create(0);
+        if (a == NULL || em_val_copy(a, value, &s->out->vals[index]) != EM_OK)
+            st = EM_ENOMEM;
+        s->out->arenas[index] = a;
+        if (st == EM_OK && s->shuffle_id >= 0) {
+            em__shuffle *sh = em__shuffle_find(d->ctx, s->shuffle_id);
+            st = sh ? em__shuffle_register(sh, t->part, e->block, value)
+                    : em__err(EM_ESTATE, "shuffle %d vanished",
+                              s->shuffle_id);
+        }
+        if (st == EM_OK) {
+            t->state = T_DONE;
+            t->on = NULL;
+            if (++s->done == s->n)
+                finish(d, EM_OK, NULL);
+            return;
+        }
+    }
+    if (st == EM_EFETCH) {
+        char why[1024], host[300] = "";
+        em__shuffle *sh = fs >= 0 ? em__shuffle_find(d->ctx, fs) : NULL;
+        snprintf(why, sizeof(why), "%s", em_last_error());
+        if (sh != NULL && em__shuffle_output_host(sh, fm, host,
+                                                  sizeof(host)))
+            forget_host(d, host);
+        else if (sh != NULL)
+            em__shuffle_forget_output(sh, fm);
+        finish(d, EM_EFETCH, why);
+        return;
+    }
+    {
+        char why[1024];
+        snprintf(why, sizeof(why), "%s", em_last_error());
+        task_failed(d, t, (int)index, st, why);
+    }
+}
+
+/* ---- executors (loop thread) ---- */
+
+static void exec_lost(driver *d, dexec *e, const char *reason)
+{
+    dexec **pp;
+    char why[1024];
+
+    for (pp = &d->execs; *pp != NULL && *pp != e; pp = &(*pp)->next)
+        ;
+    if (*pp == NULL)
+        return;
+    *pp = e->next;
+    pthread_mutex_lock(&d->lock);
+    d->nexecs--;
+    d->cores -= e->cores;
+    pthread_mutex_unlock(&d->lock);
+    snprintf(why, sizeof(why), "executor %d on worker %s was lost: %s",
+             e->id, e->worker, reason);
+    if (d->cur != NULL && !d->cur->is_finished) {
+        for (int i = 0; i < d->cur->n && !d->cur->is_finished; i++) {
+            dtask *t = &d->cur->tasks[i];
+            if (t->state == T_RUNNING && t->on == e) {
+                d->cur->running--;
+                task_failed(d, t, i, EM_ELOST, why);
+            }
+        }
+    }
+    em__mem_free(e->stages, e->stages_cap * sizeof(int));
+    em__mem_free(e, sizeof(*e));
+    schedule(d);
+}
+
+static em_status on_exec_hello(driver *d, em__conn *c, em_val body)
+{
+    dexec *e;
+    int64_t id, cores;
+    em_status st;
+
+    if (em__conn_get_data(c) != NULL)
+        return em__err(EM_EPROTO, "EXEC_HELLO twice");
+    if ((e = em__mem_calloc(1, sizeof(*e))) == NULL)
+        return EM_ENOMEM;
+    if ((st = em__msg_int(EM__MSG_EXEC_HELLO, body, "exec", &id)) ||
+        (st = em__msg_int(EM__MSG_EXEC_HELLO, body, "cores", &cores)) ||
+        (st = em__msg_str(EM__MSG_EXEC_HELLO, body, "block", e->block,
+                          sizeof(e->block))) ||
+        (st = em__msg_str(EM__MSG_EXEC_HELLO, body, "worker", e->worker,
+                          sizeof(e->worker)))) {
+        em__mem_free(e, sizeof(*e));
+        return st;
+    }
+    if (cores < 1 || cores > 4096) {
+        em__mem_free(e, sizeof(*e));
+        return em__err(EM_EPROTO, "EXEC_HELLO: %lld cores", (long long)cores);
+    }
+    e->conn = c;
+    e->id = (int)id;
+    e->cores = (int)cores;
+    e->last_beat_ms = now_ms();
+    e->next = d->execs;
+    d->execs = e;
+    em__conn_set_data(c, e);
+    pthread_mutex_lock(&d->lock);
+    d->nexecs++;
+    d->cores += e->cores;
+    pthread_cond_broadcast(&d->cond);
+    pthread_mutex_unlock(&d->lock);
+    schedule(d);
+    return EM_OK;
+}
+
+static em_status reply_binary(driver *d, em__conn *c, em_val body)
+{
+    char hash[80];
+    em__msg m;
+    FILE *f;
+    long n;
+    uint8_t *data;
+
+    if (em__msg_str(EM__MSG_GET_BINARY, body, "hash", hash, sizeof(hash)) !=
+            EM_OK ||
+        strcmp(hash, d->exe_hash) != 0) {
+        send_error(c, "no such binary here");
+        return EM_OK;
+    }
+    if ((f = fopen(d->exe, "rb")) == NULL || fseek(f, 0, SEEK_END) != 0 ||
+        (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        if (f)
+            fclose(f);
+        send_error(c, "cannot read the driver's program");
+        return EM_OK;
+    }
+    if ((data = em__mem_alloc((size_t)n + 1)) == NULL) {
+        fclose(f);
+        return EM_ENOMEM;
+    }
+    if (fread(data, 1, (size_t)n, f) != (size_t)n) {
+        send_error(c, "cannot read the driver's program");
+    } else {
+        em__msg_init(&m);
+        em__msg_put(&m, "data", em_bytes(data, (size_t)n));
+        send_msg(c, EM__MSG_BINARY, &m);
+    }
+    fclose(f);
+    em__mem_free(data, (size_t)n + 1);
+    return EM_OK;
+}
+
+static em_status reply_broadcast(driver *d, em__conn *c, em_val body)
+{
+    int64_t id;
+    const void *data;
+    size_t len;
+    em__msg m;
+
+    if (em__msg_int(EM__MSG_GET_BROADCAST, body, "id", &id) != EM_OK ||
+        id < 1 || id > INT_MAX ||
+        em__broadcast_bytes(d->ctx, (int)id, &data, &len) != EM_OK) {
+        send_error(c, em_last_error());
+        return EM_OK;
+    }
+    em__msg_init(&m);
+    em__msg_put(&m, "data", em_bytes(data, len));
+    send_msg(c, EM__MSG_BROADCAST, &m);
+    return EM_OK;
+}
+
+static em_status server_frame(em__conn *c, int type, em_val body, void *ud)
+{
+    driver *d = ud;
+    dexec *e = em__conn_get_data(c);
+
+    switch (type) {
+    case EM__MSG_EXEC_HELLO:
+        return on_exec_hello(d, c, body);
+    case EM__MSG_EXEC_HEARTBEAT:
+        if (e != NULL)
+            e->last_beat_ms = now_ms();
+        return EM_OK;
+    case EM__MSG_RESULT:
+        if (e == NULL)
+            return em__err(EM_EPROTO, "RESULT before EXEC_HELLO");
+        e->last_beat_ms = now_ms();
+        on_result(d, e, body);
+        schedule(d);
+        return EM_OK;
+    case EM__MSG_GET_BINARY:
+        return reply_binary(d, c, body);
+    case EM__MSG_GET_BROADCAST:
+        return reply_broadcast(d, c, body);
+    default:
+        return em__err(EM_EPROTO, "unexpected %s at the driver",
+                       em__msg_name(type));
+    }
+}
+
+static void server_close(em__conn *c, const char *reason, void *ud)
+{
+    dexec *e = em__conn_get_data(c);
+
+    if (e != NULL)
+        exec_lost(ud, e, reason);
+}
+
+/* ---- the master (loop thread) ---- */
+
+static void connect_master(void *arg);
+
+static void master_open(em__conn *c, void *ud)
+{
+    driver *d = ud;
+    em__msg m;
+
+    em__msg_init(&m);
+    em__msg_put(&m, "app", d->has_app ? em_cstr(d->app) : em_nil());
+    em__msg_put(&m, "name", em_cstr(d->ctx->app_name));
+    em__msg_put(&m, "exe_hash", em_cstr(d->exe_hash));
+    em__msg_put(&m, "driver_host", em_cstr(d->host));
+    em__msg_put(&m, "driver_port", em_int(d->port));
+    em__msg_put(&m, "memory",
+                em_int(d->ctx->has_memory ? d->ctx->memory_bytes : 0));
+    send_msg(c, EM__MSG_APP_HELLO, &m);
+}
+
+static em_status master_frame(em__conn *c, int type, em_val body, void *ud)
+{
+    driver *d = ud;
+    char block[300];
+
+    (void)c;
+    switch (type) {
+    case EM__MSG_APP_WELCOME:
+        pthread_mutex_lock(&d->lock);
+        em__msg_str(type, body, "app", d->app, sizeof(d->app));
+        d->has_app = true;
+        pthread_cond_broadcast(&d->cond);
+        pthread_mutex_unlock(&d->lock);
+        return EM_OK;
+    case EM__MSG_WORKER_LOST:
+        if (em__msg_str(type, body, "block", block, sizeof(block)) == EM_OK) {
+            forget_host(d, block);
+            for (dexec *e = d->execs; e != NULL; e = e->next)
+                if (strcmp(e->block, block) == 0)
+                    em__conn_close(e->conn, "its worker was lost");
+        }
+        return EM_OK;
+    case EM__MSG_EXEC_EXITED:
+    case EM__MSG_ERROR:
+        return EM_OK;
+    default:
+        return EM_OK; /* newer masters may say more */
+    }
+}
+
+static void master_close(em__conn *c, const char *reason, void *ud)
+{
+    driver *d = ud;
+
+    (void)c;
+    d->master = NULL;
+    pthread_mutex_lock(&d->lock);
+    if (d->is_stopping) {
+        pthread_mutex_unlock(&d->lock);
+        return;
+    }
+    if (!d->has_app) { /* never registered: em_ctx_create reports it */
+        snprintf(d->master_error, sizeof(d->master_error), "%s", reason);
+        d->is_master_failed = true;
+        pthread_cond_broadcast(&d->cond);
+        pthread_mutex_unlock(&d->lock);
+        return;
+    }
+    pthread_mutex_unlock(&d->lock);
+    /* a restarting master: register again, keeping the app's id */
+    em__loop_timer(d->loop, 1000, false, connect_master, d);
+}
+
+static const em__conn_handler master_handler = {master_open, master_frame,
+                                                master_close};
+static const em__conn_handler server_handler = {NULL, server_frame,
+                                                server_close};
+
+static void connect_master(void *arg)
+{
+    driver *d = arg;
+
+    d->master = em__conn_connect(d->loop, d->master_host, d->master_port,
+                                 &d->key, &master_handler, d);
+}
+
+static void check(void *arg)
+{
+    driver *d = arg;
+    int64_t t = now_ms();
+    dstage *s = d->cur;
+
+    for (dexec *e = d->execs; e != NULL; e = e->next) {
+        if (t - e->last_beat_ms > d->hb_ms) {
+            char why[128];
+            snprintf(why, sizeof(why), "no heartbeat for %lld ms",
+                     (long long)(t - e->last_beat_ms));
+            em__conn_close(e->conn, why);
+        }
+    }
+    if (s != NULL && !s->is_finished) {
+        if (d->execs != NULL) {
+            s->idle_since_ms = 0;
+        } else if (s->idle_since_ms == 0) {
+            s->idle_since_ms = t;
+        } else if (t - s->idle_since_ms >
+                   env_ms("EMBER_NO_EXECUTOR_TIMEOUT_MS", 120000)) {
+            char msg[600];
+            snprintf(msg, sizeof(msg), "no executor has been available for "
+                     "%lld s: is a worker running and registered with the "
+                     "master at %s:%d?",
+                     (long long)(t - s->idle_since_ms) / 1000, d->master_host,
+                     d->master_port);
+            finish(d, EM_ESTATE, msg);
+        }
+    }
+}
+
+/* ---- running a stage ---- */
+
+typedef struct stage_op {
+    driver *d;
+    dstage *s;
+} stage_op;
+
+static void stage_begin(void *arg)
+{
+    stage_op *op = arg;
+
+    op->d->cur = op->s;
+    schedule(op->d);
+}
+
+static void stage_end(void *arg)
+{
+    stage_op *op = arg;
+    driver *d = op->d;
+    dstage *s = op->s;
+    em__msg m;
+
+    for (dexec *e = d->execs; e != NULL; e = e->next) {
+        if (!was_sent(e, s->id))
+            continue;
+        for (int i = 0; i < s->n; i++) /* attempts still running count */
+            if (s->tasks[i].state == T_RUNNING && s->tasks[i].on == e)
+                e->running--;
+        em__msg_init(&m);
+        em__msg_put(&m, "stage", em_int(s->id));
+        send_msg(e->conn, EM__MSG_STAGE_DONE, &m);
+    }
+    if (d->cur == s)
+        d->cur = NULL;
+    em__buf_fini(&s->frame);
+    em__mem_free(s->tasks, (size_t)(s->n ? s->n : 1) * sizeof(dtask));
+    em__mem_free(s, sizeof(*s));
+    em__mem_free(op, sizeof(*op));
+}
+
+static em_status cluster_stage_run(em_ctx *ctx, em_rdd *rdd,
+                                   const int *parts, int n, em__task_fn fn,
+                                   em_val arg, em__job_result *out)
+{
+    driver *d = ctx->exec;
+    dstage *s;
+    stage_op *op;
+    em_arena *a;
+    em__msg m;
+    em_val stage, body;
+    em_status st;
+    int sid;
+
+    if (parts == NULL)
+        n = rdd->nparts;
+    pthread_mutex_lock(&ctx->lock);
+    sid = ctx->next_stage_id++;
+    ctx->stages_run++;
+    pthread_mutex_unlock(&ctx->lock);
+    if ((a = em__arena_create(0)) == NULL)
+        return EM_ENOMEM;
+    s = em__mem_calloc(1, sizeof(*s));
+    op = em__mem_calloc(1, sizeof(*op));
+    if (s == NULL || op == NULL ||
+        (s->tasks = em__mem_calloc((size_t)(n ? n : 1), sizeof(dtask))) ==
+            NULL) {
+        st = EM_ENOMEM;
+        goto out_free;
+    }
+    st = em__stage_encode(ctx, sid, ctx->next_job_id, rdd, fn, arg, a,
+                          &stage);
+    if (st == EM_OK) {
+        em__msg_init(&m);
+        em__msg_put(&m, "stage", stage);
+        st = em__msg_done(&m, a, &body);
+    }
+    if (st == EM_OK)
+        st = em__frame_encode(&s->frame, EM__MSG_STAGE, body, 0);
+    if (st == EM_OK)
+        st = em__job_result_init(out, n);
+    if (st != EM_OK)
+        goto out_free;
+    em__arena_destroy(a);
+    a = NULL;
+    s->id = sid;
+    s->n = n;
+    s->out = out;
+    s->shuffle_id = fn == em__shuffle_map_task ? (int)arg.u.i : -1;
+    for (int i = 0; i < n; i++) {
+        s->tasks[i].part = parts ? parts[i] : i;
+        s->tasks[i].failed_on = -1;
+    }
+    if (n == 0)
+        s->is_finished = true;
+    op->d = d;
+    op->s = s;
+    pthread_mutex_lock(&ctx->job_lock); /* one stage at a time */
+    if (n > 0 && em__loop_post(d->loop, stage_begin, op) == EM_OK) {
+        pthread_mutex_lock(&d->lock);
+        while (!s->is_finished)
+            pthread_cond_wait(&d->cond, &d->lock);
+        pthread_mutex_unlock(&d->lock);
+        op = em__mem_calloc(1, sizeof(*op));
+        if (op != NULL) {
+            op->d = d;
+            op->s = s;
+        }
+    }
+    st = s->status;
+    if (st != EM_OK)
+        em__err(st, "%s", s->message);
+    if (op == NULL || em__loop_post(d->loop, stage_end, op) != EM_OK) {
+        /* the loop is gone or no memory: nothing else refers to s now */
+        em__buf_fini(&s->frame);
+        em__mem_free(s->tasks, (size_t)(n ? n : 1) * sizeof(dtask));
+        em__mem_free(s, sizeof(*s));
+        em__mem_free(op, op ? sizeof(*op) : 0);
+    }
+    pthread_mutex_unlock(&ctx->job_lock);
+    if (st != EM_OK)
+        em__job_result_fini(out);
+    if (fn == em__shuffle_map_task && st == EM_OK) {
+        pthread_mutex_lock(&ctx->lock);
+        ctx->map_tasks_run += n;
+        pthread_mutex_unlock(&ctx->lock);
+    }
+    return st;
+out_free:
+    em__arena_destroy(a);
+    if (s != NULL) {
+        em__buf_fini(&s->frame);
+        em__mem_free(s->tasks, (size_t)(n ? n : 1) * sizeof(dtask));
+        em__mem_free(s, sizeof(*s));
+    }
+    em__mem_free(op, op ? sizeof(*op) : 0);
+    return st;
+}
+
+/* ---- start and stop ---- */
+
+em_status em__driver_start(em_ctx *ctx, const char *url)
+{
+    driver *d;
+    const char *host = getenv("EMBER_DRIVER_HOST");
+    struct timespec until;
+    ssize_t n;
+    em_status st;
+
+    if (!em__executor_linked) /* a real reference: keeps the hook linked */
+        return em__err(EM_ESTATE, "no executor start-up hook");
+    if ((d = em__mem_calloc(1, sizeof(*d))) == NULL)
+        return EM_ENOMEM;
+    pthread_mutex_init(&d->lock, NULL);
+    pthread_cond_init(&d->cond, NULL);
+    d->ctx = ctx;
+    d->hb_ms = em__heartbeat_timeout_ms();
+    snprintf(d->host, sizeof(d->host), "%s", host && *host ? host
+                                                           : "127.0.0.1");
+    ctx->exec = d;
+    if ((st = em__net_parse_url(url, d->master_host, sizeof(d->master_host),
+                                &d->master_port)) != EM_OK ||
+        (st = em__secret_load(NULL, false, &d->key)) != EM_OK)
+        goto out_fail;
+    n = readlink("/proc/self/exe", d->exe, sizeof(d->exe) - 1);
+    if (n <= 0) {
+        st = em__err(EM_EIO, "cannot find the driver's own program");
+        goto out_fail;
+    }
+    d->exe[n] = '\0';
+    if ((st = em__file_hash(d->exe, d->exe_hash)) != EM_OK)
+        goto out_fail;
+    if ((d->loop = em__loop_create()) == NULL) {
+        st = EM_ENOMEM;
+        goto out_fail;
+    }
+    d->server = em__server_listen(d->loop, d->host, 0, &d->key,
+                                  &server_handler, d);
+    if (d->server == NULL) {
+        st = em__err(EM_EIO, "%s", em_last_error());
+        goto out_fail;
+    }
+    d->port = em__server_port(d->server);
+    d->check = em__loop_timer(d->loop, d->hb_ms / 4 > 0 ? d->hb_ms / 4 : 1,
+                              true, check, d);
+    connect_master(d);
+    if (d->master == NULL || d->check == NULL ||
+        (st = em__loop_start(d->loop)) != EM_OK) {
+        st = em__err(EM_EIO, "cannot reach the master: %s", em_last_error());
+        goto out_fail;
+    }
+    ctx->remote_stage_run = cluster_stage_run;
+    /* wait for registration, then (briefly) for the first executor */
+    pthread_mutex_lock(&d->lock);
+    while (!d->has_app && !d->is_master_failed)
+        pthread_cond_wait(&d->cond, &d->lock);
+    if (d->is_master_failed) {
+        pthread_mutex_unlock(&d->lock);
+        st = em__err(EM_EIO, "cannot register with the master at %s:%d: %s",
+                     d->master_host, d->master_port, d->master_error);
+        goto out_fail;
+    }
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += env_ms("EMBER_EXECUTOR_WAIT_MS", 10000) / 1000;
+    while (d->nexecs == 0 &&
+           pthread_cond_timedwait(&d->cond, &d->lock, &until) == 0)
+        ;
+    pthread_mutex_unlock(&d->lock);
+    return EM_OK;
+out_fail:
+    em__driver_stop(ctx);
+    return st;
+}
+
+void em__driver_stop(em_ctx *ctx)
+{
+    driver *d = ctx->exec;
+
+    if (d == NULL)
+        return;
+    ctx->remote_stage_run = NULL;
+    pthread_mutex_lock(&d->lock);
+    d->is_stopping = true;
+    pthread_mutex_unlock(&d->lock);
+    em__loop_destroy(d->loop); /* closes every connection */
+    while (d->execs != NULL) {
+        dexec *e = d->execs;
+        d->execs = e->next;
+        em__mem_free(e->stages, e->stages_cap * sizeof(int));
+        em__mem_free(e, sizeof(*e));
+    }
+    pthread_mutex_destroy(&d->lock);
+    pthread_cond_destroy(&d->cond);
+    em__mem_free(d, sizeof(*d));
+    ctx->exec = NULL;
+}
+
+int em__driver_cores(em_ctx *ctx)
+{
+    driver *d = ctx->exec;
+    int n;
+
+    if (d == NULL)
+        return 0;
+    pthread_mutex_lock(&d->lock);
+    n = d->cores;
+    pthread_mutex_unlock(&d->lock);
+    return n;
+}

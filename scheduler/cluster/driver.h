@@ -1,0 +1,26 @@
+/* The driver's side of the worker pool: a context whose master is
+ * ember://HOST:PORT registers its application with the master, serves its
+ * executors (they connect back: registration, results, heartbeats; and
+ * one-shot requests for the program's binary and for broadcasts), and
+ * runs each stage by sending its tasks to free executor cores, retrying
+ * failed ones elsewhere (DESIGN.md, "Failure").
+ */
+#ifndef EMBER_SCHEDULER_CLUSTER_DRIVER_H
+#define EMBER_SCHEDULER_CLUSTER_DRIVER_H
+
+#include "ember.h"
+
+/* Connects ctx to the pool at url (ember://HOST:PORT) and sets its stage
+ * runner. Waits up to $EMBER_EXECUTOR_WAIT_MS (default 10000) for the
+ * first executor so that the default parallelism is the pool's cores.
+ * EM_EINVAL for a malformed URL, EM_ENOENT without a secret, EM_EIO when
+ * the master cannot be reached. */
+em_status em__driver_start(em_ctx *ctx, const char *url);
+
+/* Disconnects from the pool (executors end with the connection). */
+void em__driver_stop(em_ctx *ctx);
+
+/* Cores of the executors registered now. */
+int em__driver_cores(em_ctx *ctx);
+
+#endif /* EMBER_SCHEDULER_CLUSTER_DRIVER_H */
