@@ -241,7 +241,7 @@ static em_status task_sig(em_task *t, const em_val *env, em_val rec,
 static em_status with_sig(em_task *t, const em_val *env, const em_val *args,
                           size_t nargs, em_val *out)
 {
-    em_val *r, sig;
+    em_val *r, sig = em_nil();
     em_status st = task_sig(t, env, args[0], &sig);
 
     if (st != EM_OK)
@@ -487,7 +487,7 @@ static em_status chunk_keys(em_task *t, const em_val *env,
     int bits = (int)e[1].u.i, cb = (int)e[4].u.i;
     int nchunks = (bits + cb - 1) / cb;
     em_arena *a = em_task_arena(t);
-    em_val sig, *items, *cells;
+    em_val sig = em_nil(), *items, *cells;
     em_status st = task_sig(t, env, args[0], &sig);
 
     if (st != EM_OK)

@@ -91,7 +91,7 @@ static em_status band_keys(em_task *t, const em_val *env, const em_val *args,
     const em_val *e = env->u.arr;
     int n = (int)e[0].u.i, bands = (int)e[1].u.i, rows = n / bands;
     em_arena *a = em_task_arena(t);
-    em_val sig, *items, *cells;
+    em_val sig = em_nil(), *items, *cells;
 
     if (!em_val_is_pair(args[0]))
         return em_task_fail(t, "MinHashLSH: records must be [id, tokens]");
