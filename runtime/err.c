@@ -31,7 +31,12 @@ const char *em_last_error(void)
 
 em_status em__errv(em_status code, const char *fmt, va_list ap)
 {
-    vsnprintf(last.msg, sizeof(last.msg), fmt, ap);
+    char tmp[sizeof(last.msg)];
+
+    /* through a copy: the arguments may point into the message itself
+     * (em__err(st, "%s", em_last_error()) keeps a message) */
+    vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    memcpy(last.msg, tmp, sizeof(tmp));
     last.gen++;
     return code;
 }
