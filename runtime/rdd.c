@@ -67,6 +67,7 @@ em_status em__rdd_compute(em_rdd *rdd, int part, em_task *t, em__sink *out)
     em__part_sink ps;
     em__part p;
     em_status st;
+    bool is_replica;
 
     if (rdd->storage == EM_STORAGE_NONE)
         return rdd->kind->compute(rdd, part, t, out);
@@ -85,13 +86,21 @@ em_status em__rdd_compute(em_rdd *rdd, int part, em_task *t, em__sink *out)
     if ((st = em__part_init(&p)) != EM_OK)
         goto out_end;
     em__part_sink_init(&ps, &p);
-    st = rdd->kind->compute(rdd, part, t, &ps.base);
+    st = EM_ENOENT; /* a second copy kept for a _2 level, if any */
+    if (t->find_replica != NULL)
+        st = t->find_replica(t, rdd->id, part, &p);
+    is_replica = st == EM_OK;
+    if (st == EM_ENOENT)
+        st = rdd->kind->compute(rdd, part, t, &ps.base);
     if (st == EM_OK)
         st = em__push_all(t, p.recs, p.n, out);
-    if (st != EM_OK)
+    if (st != EM_OK) {
         em__part_fini(&p);
-    else
-        st = em__blocks_put(rdd->blocks, rdd->id, part, rdd->storage, &p);
+        goto out_end;
+    }
+    if (t->on_block_put != NULL)
+        t->on_block_put(t, rdd->id, part, rdd->storage, &p, is_replica);
+    st = em__blocks_put(rdd->blocks, rdd->id, part, rdd->storage, &p);
 out_end:
     em__blocks_end_compute(rdd->blocks, rdd->id, part);
     return st;

@@ -91,6 +91,14 @@ struct em_task {
     bool has_fetch_failure;  /* a shuffle block could not be read: */
     int fetch_shuffle;       /* which shuffle */
     int fetch_map;           /* and which map output */
+    /* In an executor of the worker pool (NULL elsewhere): told of every
+     * block the task stores (before the store takes p), and asked for a
+     * replica of a missing block before it is computed (EM_ENOENT: none;
+     * on success p holds its records). */
+    void (*on_block_put)(em_task *t, int rdd, int part, em_storage level,
+                         const em__part *p, bool is_replica);
+    em_status (*find_replica)(em_task *t, int rdd, int part, em__part *p);
+    void *hook_data;         /* the executor's, for the two hooks */
 };
 
 /* Pushes one record through a sink. */

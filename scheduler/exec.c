@@ -33,7 +33,8 @@ static void task_fini(em_task *t)
 }
 
 em_status em__exec_task(em_ctx *ctx, em__xstage *x, int part, int attempt,
-                        em_arena *scratch, em_arena *res, em_val *out)
+                        const em__task_hooks *hooks, em_arena *scratch,
+                        em_arena *res, em_val *out)
 {
     em_task t;
     em_val *it, value = em_nil();
@@ -48,6 +49,11 @@ em_status em__exec_task(em_ctx *ctx, em__xstage *x, int part, int attempt,
     t.partition = part;
     t.attempt = attempt;
     t.scratch = scratch;
+    if (hooks != NULL) {
+        t.on_block_put = hooks->on_block_put;
+        t.find_replica = hooks->find_replica;
+        t.hook_data = hooks->data;
+    }
     if (part < 0 || part >= x->root->nparts)
         st = em__err(EM_EPROTO, "stage %d has no partition %d", x->id, part);
     else

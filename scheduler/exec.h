@@ -20,12 +20,22 @@
 em_ctx *em__exec_ctx_create(int cores, int64_t memory_bytes,
                             const char *work_dir);
 
+/* The executor's hooks for a task (runtime/rdd.h, em_task); NULL for
+ * none. */
+typedef struct em__task_hooks {
+    void (*on_block_put)(em_task *t, int rdd, int part, em_storage level,
+                         const em__part *p, bool is_replica);
+    em_status (*find_replica)(em_task *t, int rdd, int part, em__part *p);
+    void *data;
+} em__task_hooks;
+
 /* Runs one attempt of partition `part` of stage x and writes its result
  * value (as above, functions exported) to *out, in res. Fails only when
  * the result itself cannot be made (out of memory); a failing task is a
  * result with its status. */
 em_status em__exec_task(em_ctx *ctx, em__xstage *x, int part, int attempt,
-                        em_arena *scratch, em_arena *res, em_val *out);
+                        const em__task_hooks *hooks, em_arena *scratch,
+                        em_arena *res, em_val *out);
 
 /* On the driver: reads a task result. On success *value is the task's
  * value and its accumulator updates are merged; on failure returns the

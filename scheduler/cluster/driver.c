@@ -28,6 +28,17 @@ extern const int em__executor_linked;
 
 enum { T_PENDING = 0, T_RUNNING, T_DONE };
 
+/* How long a task waits for a core where its cached input lives before it
+ * runs anywhere (Spark's spark.locality.wait). */
+#define LOCALITY_WAIT_MS 3000
+
+/* Where a cached block lives: in an executor's memory (exec >= 0), or as
+ * a second copy kept by the worker whose block server is host (exec -1). */
+typedef struct bloc {
+    int rdd, part, exec;
+    char host[300];
+} bloc;
+
 typedef struct dexec {
     em__conn *conn;
     int id;
@@ -47,6 +58,7 @@ typedef struct dtask {
     int state;
     dexec *on;
     int failed_on;         /* exec id of the last failure, or -1 */
+    int64_t pending_ms;    /* when it last became pending */
 } dtask;
 
 typedef struct dstage {
@@ -56,6 +68,9 @@ typedef struct dstage {
     dtask *tasks;
     em__job_result *out;
     int shuffle_id;        /* a map stage's shuffle, or -1 */
+    int *cached;           /* persisted RDDs its tasks read (narrowly) */
+    int ncached;
+    size_t cached_cap;
     bool is_finished;      /* set under the driver lock */
     em_status status;
     char message[1200];
@@ -87,6 +102,9 @@ typedef struct driver {
     bool is_master_failed;
     int64_t hb_ms;
     bool is_stopping;      /* under lock: no reconnecting */
+    bloc *blocs;           /* cached block locations (loop thread) */
+    size_t nblocs, blocs_cap;
+    unsigned rr;           /* rotates the choice of replica hosts */
 } driver;
 
 static int64_t now_ms(void)
@@ -163,28 +181,92 @@ static em_status send_stage(driver *d, dexec *e, dstage *s)
     return em__conn_send_encoded(e->conn, &copy);
 }
 
+static bool reads_cached(const dstage *s, int rdd)
+{
+    for (int i = 0; i < s->ncached; i++)
+        if (s->cached[i] == rdd)
+            return true;
+    return false;
+}
+
+static bool holds(const dexec *e, const bloc *b)
+{
+    return b->exec >= 0 ? e->id == b->exec : strcmp(e->block, b->host) == 0;
+}
+
+/* An executor with a free core where task t's cached input lives;
+ * *has_pref tells whether such an executor exists at all. */
+static dexec *local_exec(driver *d, const dstage *s, const dtask *t,
+                         bool *has_pref)
+{
+    dexec *pick = NULL;
+
+    *has_pref = false;
+    for (size_t i = 0; s->ncached > 0 && i < d->nblocs; i++) {
+        const bloc *b = &d->blocs[i];
+        if (b->part != t->part || !reads_cached(s, b->rdd))
+            continue;
+        for (dexec *e = d->execs; e != NULL; e = e->next) {
+            if (!holds(e, b))
+                continue;
+            *has_pref = true;
+            if (pick == NULL && e->running < e->cores)
+                pick = e;
+        }
+    }
+    return pick;
+}
+
+/* Another worker's block server for second copies of _2 blocks, or NULL. */
+static const char *replica_for(driver *d, const dexec *pick)
+{
+    int n = 0, k;
+    dexec *e;
+
+    for (e = d->execs; e != NULL; e = e->next)
+        n += strcmp(e->block, pick->block) != 0;
+    if (n == 0)
+        return NULL;
+    k = (int)(d->rr++ % (unsigned)n);
+    for (e = d->execs; e != NULL; e = e->next)
+        if (strcmp(e->block, pick->block) != 0 && k-- == 0)
+            return e->block;
+    return NULL;
+}
+
 static void schedule(driver *d)
 {
     dstage *s = d->cur;
+    int64_t t_now = now_ms();
 
     if (s == NULL || s->is_finished)
         return;
     for (int i = 0; i < s->n; i++) {
         dtask *t = &s->tasks[i];
         dexec *pick = NULL;
+        const char *replica;
+        bool has_pref;
         em__msg m;
         if (t->state != T_PENDING)
             continue;
+        pick = local_exec(d, s, t, &has_pref);
+        if (pick == NULL && has_pref &&
+            t_now - t->pending_ms < LOCALITY_WAIT_MS)
+            continue; /* wait a little for a core near its input */
         /* a free core, preferring an executor it has not failed on */
-        for (dexec *e = d->execs; e != NULL; e = e->next) {
+        for (dexec *e = d->execs; pick == NULL && e != NULL; e = e->next) {
             if (e->running >= e->cores)
                 continue;
             if (pick == NULL || (pick->id == t->failed_on &&
                                  e->id != t->failed_on))
                 pick = e;
         }
+        for (dexec *e = d->execs; pick != NULL && e != NULL; e = e->next)
+            if (pick->id == t->failed_on && e->id != t->failed_on &&
+                e->running < e->cores && !has_pref)
+                pick = e;
         if (pick == NULL)
-            return;
+            continue;
         if (send_stage(d, pick, s) != EM_OK)
             return;
         em__msg_init(&m);
@@ -192,6 +274,8 @@ static void schedule(driver *d)
         em__msg_put(&m, "index", em_int(i));
         em__msg_put(&m, "part", em_int(t->part));
         em__msg_put(&m, "attempt", em_int(t->attempt));
+        if ((replica = replica_for(d, pick)) != NULL)
+            em__msg_put(&m, "replica", em_cstr(replica));
         send_msg(pick->conn, EM__MSG_TASK, &m);
         t->state = T_RUNNING;
         t->on = pick;
@@ -212,6 +296,7 @@ static void task_failed(driver *d, dtask *t, int index, em_status st,
     t->failed_on = t->on ? t->on->id : -1;
     t->on = NULL;
     t->state = T_PENDING;
+    t->pending_ms = now_ms();
     t->failures++;
     t->attempt++;
     if (t->failures < d->ctx->max_attempts && st != EM_ENOMEM)
@@ -226,6 +311,61 @@ static void forget_host(driver *d, const char *block)
 {
     for (em__shuffle *s = d->ctx->shuffles; s != NULL; s = s->next)
         em__shuffle_forget_host(s, block);
+}
+
+static void bloc_add(driver *d, int rdd, int part, int exec,
+                     const char *host)
+{
+    void *p = d->blocs;
+    bloc *b;
+
+    for (size_t i = 0; i < d->nblocs; i++) {
+        b = &d->blocs[i];
+        if (b->rdd == rdd && b->part == part && b->exec == exec &&
+            strcmp(b->host, host) == 0)
+            return;
+    }
+    if (em__mem_grow(&p, &d->blocs_cap, d->nblocs + 1, sizeof(bloc)) != 0)
+        return; /* a hint only */
+    d->blocs = p;
+    b = &d->blocs[d->nblocs++];
+    b->rdd = rdd;
+    b->part = part;
+    b->exec = exec;
+    snprintf(b->host, sizeof(b->host), "%s", host);
+}
+
+/* Forgets the blocks of an executor (exec >= 0) or the copies a worker
+ * kept (exec -1, host). */
+static void bloc_drop(driver *d, int exec, const char *host)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < d->nblocs; i++) {
+        bloc *b = &d->blocs[i];
+        bool is_gone = exec >= 0 ? b->exec == exec
+                                 : b->exec < 0 && strcmp(b->host, host) == 0;
+        if (!is_gone)
+            d->blocs[k++] = *b;
+    }
+    d->nblocs = k;
+}
+
+static void note_blocks(driver *d, dexec *e, em_val blocks)
+{
+    for (uint32_t i = 0; blocks.type == EM_ARRAY && i < blocks.len; i++) {
+        const em_val *b = blocks.u.arr[i].u.arr;
+        if (blocks.u.arr[i].type != EM_ARRAY || blocks.u.arr[i].len != 3 ||
+            b[0].type != EM_INT || b[1].type != EM_INT)
+            continue;
+        bloc_add(d, (int)b[0].u.i, (int)b[1].u.i, e->id, e->block);
+        if (b[2].type == EM_STR && b[2].len < 300) {
+            char host[300];
+            memcpy(host, b[2].u.s, b[2].len);
+            host[b[2].len] = '\0';
+            bloc_add(d, (int)b[0].u.i, (int)b[1].u.i, -1, host);
+        }
+    }
 }
 
 static void on_result(driver *d, dexec *e, em_val body)
@@ -249,6 +389,7 @@ static void on_result(driver *d, dexec *e, em_val body)
         return;
     e->running--;
     s->running--;
+    note_blocks(d, e, em__msg_get(body, "blocks"));
     st = em__exec_result_apply(d->ctx, em__msg_get(body, "result"), &value,
                                &fs, &fm);
     if (st == EM_OK) {
@@ -307,6 +448,7 @@ static void exec_lost(driver *d, dexec *e, const char *reason)
     pthread_mutex_unlock(&d->lock);
     snprintf(why, sizeof(why), "executor %d on worker %s was lost: %s",
              e->id, e->worker, reason);
+    bloc_drop(d, e->id, NULL);
     if (d->cur != NULL && !d->cur->is_finished) {
         for (int i = 0; i < d->cur->n && !d->cur->is_finished; i++) {
             dtask *t = &d->cur->tasks[i];
@@ -490,6 +632,7 @@ static em_status master_frame(em__conn *c, int type, em_val body, void *ud)
     case EM__MSG_WORKER_LOST:
         if (em__msg_str(type, body, "block", block, sizeof(block)) == EM_OK) {
             forget_host(d, block);
+            bloc_drop(d, -1, block);
             for (dexec *e = d->execs; e != NULL; e = e->next)
                 if (strcmp(e->block, block) == 0)
                     em__conn_close(e->conn, "its worker was lost");
@@ -553,6 +696,7 @@ static void check(void *arg)
             em__conn_close(e->conn, why);
         }
     }
+    schedule(d); /* tasks whose wait for locality is over */
     if (s != NULL && !s->is_finished) {
         if (d->execs != NULL) {
             s->idle_since_ms = 0;
@@ -572,6 +716,14 @@ static void check(void *arg)
 }
 
 /* ---- running a stage ---- */
+
+static void dstage_free(dstage *s)
+{
+    em__buf_fini(&s->frame);
+    em__mem_free(s->tasks, (size_t)(s->n ? s->n : 1) * sizeof(dtask));
+    em__mem_free(s->cached, s->cached_cap * sizeof(int));
+    em__mem_free(s, sizeof(*s));
+}
 
 typedef struct stage_op {
     driver *d;
@@ -605,10 +757,29 @@ static void stage_end(void *arg)
     }
     if (d->cur == s)
         d->cur = NULL;
-    em__buf_fini(&s->frame);
-    em__mem_free(s->tasks, (size_t)(s->n ? s->n : 1) * sizeof(dtask));
-    em__mem_free(s, sizeof(*s));
+    dstage_free(s);
     em__mem_free(op, sizeof(*op));
+}
+
+/* Adds the persisted RDDs that rdd's tasks read through narrow
+ * dependencies to s->cached. */
+static void find_cached(dstage *s, em_rdd *rdd, int depth)
+{
+    void *p;
+
+    if (depth > 64)
+        return;
+    if (rdd->storage != EM_STORAGE_NONE && !reads_cached(s, rdd->id)) {
+        p = s->cached;
+        if (em__mem_grow(&p, &s->cached_cap, (size_t)s->ncached + 1,
+                         sizeof(int)) == 0) {
+            s->cached = p;
+            s->cached[s->ncached++] = rdd->id;
+        }
+    }
+    for (int i = 0; i < rdd->nparents; i++)
+        if (rdd->shuffles == NULL || rdd->shuffles[i] == NULL)
+            find_cached(s, rdd->parents[i], depth + 1);
 }
 
 static em_status cluster_stage_run(em_ctx *ctx, em_rdd *rdd,
@@ -662,7 +833,9 @@ static em_status cluster_stage_run(em_ctx *ctx, em_rdd *rdd,
     for (int i = 0; i < n; i++) {
         s->tasks[i].part = parts ? parts[i] : i;
         s->tasks[i].failed_on = -1;
+        s->tasks[i].pending_ms = now_ms();
     }
+    find_cached(s, rdd, 0);
     if (n == 0)
         s->is_finished = true;
     op->d = d;
@@ -684,9 +857,7 @@ static em_status cluster_stage_run(em_ctx *ctx, em_rdd *rdd,
         em__err(st, "%s", s->message);
     if (op == NULL || em__loop_post(d->loop, stage_end, op) != EM_OK) {
         /* the loop is gone or no memory: nothing else refers to s now */
-        em__buf_fini(&s->frame);
-        em__mem_free(s->tasks, (size_t)(n ? n : 1) * sizeof(dtask));
-        em__mem_free(s, sizeof(*s));
+        dstage_free(s);
         em__mem_free(op, op ? sizeof(*op) : 0);
     }
     pthread_mutex_unlock(&ctx->job_lock);
@@ -701,9 +872,8 @@ static em_status cluster_stage_run(em_ctx *ctx, em_rdd *rdd,
 out_free:
     em__arena_destroy(a);
     if (s != NULL) {
-        em__buf_fini(&s->frame);
-        em__mem_free(s->tasks, (size_t)(n ? n : 1) * sizeof(dtask));
-        em__mem_free(s, sizeof(*s));
+        s->n = n;
+        dstage_free(s);
     }
     em__mem_free(op, op ? sizeof(*op) : 0);
     return st;
@@ -801,6 +971,7 @@ void em__driver_stop(em_ctx *ctx)
         em__mem_free(e->stages, e->stages_cap * sizeof(int));
         em__mem_free(e, sizeof(*e));
     }
+    em__mem_free(d->blocs, d->blocs_cap * sizeof(bloc));
     pthread_mutex_destroy(&d->lock);
     pthread_cond_destroy(&d->cond);
     em__mem_free(d, sizeof(*d));

@@ -40,8 +40,17 @@ typedef struct xstage_ref {
 typedef struct xtask {
     xstage_ref *stage;
     int index, part, attempt;
+    char replica[300];    /* where second copies of _2 blocks go, or "" */
     struct xtask *next;
 } xtask;
+
+/* What a running task reports besides its result: the blocks it cached. */
+typedef struct task_blocks {
+    xtask *tk;
+    em_arena *a;          /* the result's arena */
+    em_val *items;        /* [rdd, part, replica or nil] arrays */
+    size_t n, cap;
+} task_blocks;
 
 typedef struct executor {
     em_ctx *ctx;
@@ -51,6 +60,7 @@ typedef struct executor {
     char driver_host[256];
     int driver_port;
     char app[128], worker[256], block[300];
+    char replicas[4096];  /* WORK_DIR/APP/replicas of this worker */
     int exec_id, cores;
     em__timer *beat;
     xstage_ref *stages;   /* loop thread */
@@ -168,6 +178,101 @@ static em_status fetch_broadcast(em_ctx *ctx, int id, em__buf *out)
     return st;
 }
 
+/* ---- second copies of cached blocks (_2 levels) ---- */
+
+static bool is_level_2(em_storage level)
+{
+    return level >= EM_MEMORY_ONLY_2 && level <= EM_DISK_ONLY_2;
+}
+
+/* Sends the partition's records to the replica's block server. */
+static bool replicate(const char *host, int rdd, int part, const em__part *p)
+{
+    em__buf b = EM__BUF_INIT;
+    em_arena *a = em__arena_create(0);
+    em__msg m;
+    em_val body, reply;
+    em_status st = a ? EM_OK : EM_ENOMEM;
+
+    for (size_t i = 0; i < p->n && st == EM_OK; i++)
+        st = em__codec_encode(&b, p->recs[i]);
+    if (st == EM_OK) {
+        em__msg_init(&m);
+        em__msg_put(&m, "app", em_cstr(the_exec->app));
+        em__msg_put(&m, "rdd", em_int(rdd));
+        em__msg_put(&m, "part", em_int(part));
+        em__msg_put(&m, "data", em_bytes(b.data, b.len));
+        st = em__msg_done(&m, a, &body);
+    }
+    if (st == EM_OK)
+        st = ask(host, EM__MSG_PUT_BLOCK, body, EM__MSG_STORED, a, &reply);
+    if (st != EM_OK) /* best effort, as Spark: the block is still cached */
+        fprintf(stderr, "ember executor %d: no second copy of block "
+                "rdd %d part %d on %s: %s\n", the_exec->exec_id, rdd, part,
+                host, em_last_error());
+    em__buf_fini(&b);
+    em__arena_destroy(a);
+    return st == EM_OK;
+}
+
+static void on_block_put(em_task *t, int rdd, int part, em_storage level,
+                         const em__part *p, bool is_replica)
+{
+    task_blocks *tb = t->hook_data;
+    void *items = tb->items;
+    em_val *it;
+    bool has_copy = false;
+
+    if (is_level_2(level) && !is_replica && tb->tk->replica[0] != '\0')
+        has_copy = replicate(tb->tk->replica, rdd, part, p);
+    if (em__mem_grow(&items, &tb->cap, tb->n + 1, sizeof(em_val)) != 0)
+        return; /* the report is a hint: the block is cached anyway */
+    tb->items = items;
+    if ((it = em_array_make(tb->a, 3, &tb->items[tb->n])) == NULL)
+        return;
+    it[0] = em_int(rdd);
+    it[1] = em_int(part);
+    it[2] = has_copy ? em_cstr(tb->tk->replica) : em_nil();
+    tb->n++;
+}
+
+/* A second copy kept by this executor's worker, when there is one. */
+static em_status find_replica(em_task *t, int rdd, int part, em__part *p)
+{
+    char path[4200];
+    FILE *f;
+    em__buf b = EM__BUF_INIT;
+    size_t off = 0;
+    em_status st = EM_OK;
+    uint8_t chunk[65536];
+    size_t got;
+
+    snprintf(path, sizeof(path), "%s/rdd-%d-%d", the_exec->replicas, rdd,
+             part);
+    if ((f = fopen(path, "rb")) == NULL)
+        return EM_ENOENT;
+    while (st == EM_OK && (got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        st = em__buf_append(&b, chunk, got);
+    fclose(f);
+    while (st == EM_OK && off < b.len) {
+        em__arena_mark mk = em__arena_mark_get(t->scratch);
+        em_val rec;
+        size_t used;
+        st = em__codec_decode(b.data + off, b.len - off, NULL, t->scratch,
+                              &rec, &used);
+        if (st == EM_OK)
+            st = em__part_push(p, rec);
+        em__arena_rewind(t->scratch, mk);
+        off += used;
+    }
+    em__buf_fini(&b);
+    if (st == EM_EFORMAT || st == EM_ELIMIT) { /* a damaged copy: recompute */
+        em__part_fini(p);
+        return em__part_init(p) == EM_OK ? EM_ENOENT : EM_ENOMEM;
+    }
+    return st;
+}
+
 /* ---- tasks ---- */
 
 typedef struct sent {
@@ -202,16 +307,19 @@ static void run_task(xtask *tk, em_arena *scratch)
     em_val result, body;
     sent *s = em__mem_calloc(1, sizeof(*s));
     em_status st = res && s ? EM_OK : EM_ENOMEM;
+    task_blocks tb = {tk, res, NULL, 0, 0};
+    em__task_hooks hooks = {on_block_put, find_replica, &tb};
 
     if (st == EM_OK)
         st = em__exec_task(the_exec->ctx, tk->stage->x, tk->part, tk->attempt,
-                           scratch, res, &result);
+                           &hooks, scratch, res, &result);
     if (st == EM_OK) {
         em__msg_init(&m);
         em__msg_put(&m, "stage", em_int(tk->stage->x->id));
         em__msg_put(&m, "index", em_int(tk->index));
         em__msg_put(&m, "attempt", em_int(tk->attempt));
         em__msg_put(&m, "result", result);
+        em__msg_put(&m, "blocks", em_array(tb.items, tb.n));
         st = em__msg_done(&m, res, &body);
     }
     if (st == EM_OK)
@@ -236,6 +344,7 @@ static void run_task(xtask *tk, em_arena *scratch)
             em__frame_encode(&s->frame, EM__MSG_RESULT, body, 0);
     }
     em__arena_destroy(res);
+    em__mem_free(tb.items, tb.cap * sizeof(em_val));
     if (em__loop_post(the_exec->loop, send_on_loop, s) != EM_OK) {
         em__buf_fini(&s->frame);
         em__mem_free(s, sizeof(*s));
@@ -330,6 +439,8 @@ static em_status on_task(executor *e, em_val body)
     tk->index = (int)index;
     tk->part = (int)part;
     tk->attempt = (int)attempt;
+    em__msg_str(EM__MSG_TASK, body, "replica", tk->replica,
+                sizeof(tk->replica)); /* absent: no second copies */
     r->refs++;
     pthread_mutex_lock(&e->lock);
     if (e->tail)
@@ -469,6 +580,10 @@ static int executor_main(void)
     }
     e.exec_id = (int)id;
     e.cores = (int)cores;
+    snprintf(e.replicas, sizeof(e.replicas), "%s", work);
+    if (strrchr(e.replicas, '/') != NULL) /* WORK_DIR/APP/exec-N */
+        *strrchr(e.replicas, '/') = '\0';
+    strncat(e.replicas, "/replicas", sizeof(e.replicas) - strlen(e.replicas) - 1);
     if (em__secret_load(getenv("EMBER_SECRET_FILE"), false, &e.key) !=
         EM_OK) {
         fprintf(stderr, "ember executor: %s\n", em_last_error());

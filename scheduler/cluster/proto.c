@@ -38,6 +38,8 @@ const char *em__msg_name(int type)
         NAME(BROADCAST)
         NAME(FETCH)
         NAME(BLOCK)
+        NAME(PUT_BLOCK)
+        NAME(STORED)
 #undef NAME
     default:
         return "unknown";

@@ -62,11 +62,15 @@ enum {
                                    block server), cores: int, pid: int */
     EM__MSG_EXEC_HEARTBEAT = 31, /* (empty) */
     EM__MSG_RESULT = 32,        /* stage: int, index: int, attempt: int,
-                                   result: the value of scheduler/exec.h */
+                                   result: the value of scheduler/exec.h,
+                                   blocks: [[rdd, part, replica host or
+                                   nil]] (blocks the task cached) */
     /* driver -> executor */
     EM__MSG_STAGE = 33,         /* stage: the value of lineage.h */
     EM__MSG_TASK = 34,          /* stage: int, index: int, part: int,
-                                   attempt: int */
+                                   attempt: int, replica: str or nil (the
+                                   block server that keeps second copies
+                                   of _2 blocks) */
     EM__MSG_STAGE_DONE = 35,    /* stage: int */
 
     /* requests with one reply, on their own connection */
@@ -78,6 +82,13 @@ enum {
                                    directory), offset: int, len: int ->
                                    BLOCK or ERROR */
     EM__MSG_BLOCK = 45,         /* data: bytes */
+    EM__MSG_PUT_BLOCK = 46,     /* app: str, rdd: int, part: int, data:
+                                   bytes (the partition's records, each
+                                   codec-encoded) -> STORED or ERROR: the
+                                   second copy of a block at a _2 level,
+                                   kept by the worker as
+                                   WORK_DIR/APP/replicas/rdd-RDD-PART */
+    EM__MSG_STORED = 47,        /* (empty) */
 };
 
 /* The name of a message type ("STAGE"), for logs; "unknown" otherwise. */

@@ -12,6 +12,10 @@
  *                milliseconds first (for killing processes mid-stage)
  *   slow2 N MS   the same counts, but the reduce side sleeps MS per task
  *                (for killing processes while reduce tasks read)
+ *   replicated N DIR  an RDD of N ints persisted at MEMORY_ONLY_2, counted;
+ *                then DIR/ready is made and the job waits for DIR/go
+ *                before counting again; prints how many records the map
+ *                function saw in all (N when nothing was recomputed)
  *   crash        a user function that segfaults on one record
  *   exit         a user function that calls exit(3) on one record
  *   fail         a user function that fails (an error, not a crash)
@@ -89,6 +93,14 @@ static em_status sleep_pass(em_task *t, const em_val *env,
     return EM_OK;
 }
 
+/* x -> x, counting calls in the accumulator (env) */
+static em_status counted(em_task *t, const em_val *env, const em_val *args,
+                         size_t nargs, em_val *out)
+{
+    *out = args[0];
+    return em_task_accum_add(t, *env, em_int(1));
+}
+
 static em_status misbehave(em_task *t, const em_val *env,
                            const em_val *args, size_t nargs, em_val *out)
 {
@@ -140,6 +152,8 @@ static int cmp_i64(const void *a, const void *b)
 
     return (x > y) - (x < y);
 }
+
+static const char *sync_dir; /* replicated: DIR */
 
 static em_status run(em_ctx *ctx, const char *mode, int64_t n, int64_t ms,
                      em_arena *a)
@@ -202,6 +216,29 @@ static em_status run(em_ctx *ctx, const char *mode, int64_t n, int64_t ms,
                             a, &v);
         if (st == EM_OK)
             print_sorted(v);
+    } else if (strcmp(mode, "replicated") == 0) {
+        em_accum *acc = em_ctx_accumulator(ctx, EM_ACCUM_SUM, em_int(0),
+                                           em_nil(), EM_FN_NONE);
+        em_rdd *r = em_rdd_map(em_ctx_range(ctx, 0, n, 1, 6),
+                               em_fn_of(counted, em_accum_ref(acc)));
+        char path[4096];
+        FILE *f;
+        em_rdd_persist(r, EM_MEMORY_ONLY_2);
+        if ((st = em_rdd_count(r, &count)) != EM_OK)
+            return st;
+        printf("first count: %lld\n", (long long)count);
+        fflush(stdout);
+        snprintf(path, sizeof(path), "%s/ready", sync_dir ? sync_dir : ".");
+        if ((f = fopen(path, "w")) != NULL)
+            fclose(f);
+        snprintf(path, sizeof(path), "%s/go", sync_dir ? sync_dir : ".");
+        for (int i = 0; i < 600 && access(path, F_OK) != 0; i++)
+            usleep(100000);
+        if ((st = em_rdd_count(r, &count)) != EM_OK)
+            return st;
+        printf("second count: %lld\n", (long long)count);
+        if ((st = em_accum_value(acc, a, &v)) == EM_OK)
+            printf("records computed: %lld\n", (long long)v.u.i);
     } else if (strcmp(mode, "crash") == 0 || strcmp(mode, "exit") == 0 ||
                strcmp(mode, "fail") == 0) {
         int how = mode[0] == 'c' ? 0 : mode[0] == 'e' ? 1 : 2;
@@ -263,6 +300,8 @@ int main(int argc, char **argv)
         return 1;
     }
     a = em_arena_create();
+    if (strcmp(argv[i], "replicated") == 0 && i + 2 < argc)
+        sync_dir = argv[i + 2];
     st = run(ctx, argv[i], i + 1 < argc ? atoll(argv[i + 1]) : 1000,
              i + 2 < argc ? atoll(argv[i + 2]) : 0, a);
     if (st == EM_EINVAL && em_last_error()[0] == '\0')

@@ -67,7 +67,7 @@ static em_status remote_run(em_ctx *ctx, em_rdd *rdd, const int *parts,
         int part = parts ? parts[i] : i, fs, fm;
         em_arena *res = em_arena_create();
         em_val r, rw, value;
-        st = em__exec_task(exec_ctx, x, part, 0, scratch, res, &r);
+        st = em__exec_task(exec_ctx, x, part, 0, NULL, scratch, res, &r);
         if (st == EM_OK)
             st = through_bytes(r, a, &rw);
         if (st == EM_OK)
