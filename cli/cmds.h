@@ -8,9 +8,11 @@
 
 /* name, one-line summary for `ember help` */
 #define EM_CLI_COMMANDS(X)                                                    \
+    X(master, "the worker pool's master: ember master [--port P]")            \
     X(run, "run a Lua script: ember run [--master URL] FILE.lua [ARGS]")      \
     X(shell, "the interactive Lua shell, with sc ready")                      \
-    X(version, "print the version")
+    X(version, "print the version")                                          \
+    X(worker, "a worker of the pool: ember worker --master ember://H:P")
 
 #define EM_CLI_DECLARE(name, summary) int em__cli_##name(int argc, char **argv);
 EM_CLI_COMMANDS(EM_CLI_DECLARE)
