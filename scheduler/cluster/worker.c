@@ -10,6 +10,7 @@
  *   WORK/<app>/exec-<n>/           an executor's EMBER_WORK_DIR
  *   WORK/<app>/exec-<n>/stdout     its output and errors
  *   WORK/<app>/exec-<n>/stderr
+ *   WORK/<app>/replicas/rdd-<r>-<p> second copies of cached blocks
  */
 #include "worker.h"
 
@@ -922,10 +923,80 @@ static em_status on_fetch(em__worker *w, em__conn *c, em_val body)
     return EM_OK;
 }
 
+/* Writes n bytes to path through path.tmp and a rename. */
+static em_status write_atomic(const char *path, const void *p, size_t n)
+{
+    char tmp[PATH_MAX + 8];
+    int fd, e;
+
+    pathf(tmp, sizeof(tmp), "%s.tmp", path);
+    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+        return em__err(EM_EIO, "cannot write %s: %s", tmp, strerror(errno));
+    if (write(fd, p, n) != (ssize_t)n) {
+        e = errno;
+        close(fd);
+        unlink(tmp);
+        return em__err(EM_EIO, "cannot write %s: %s", tmp, strerror(e));
+    }
+    close(fd);
+    if (rename(tmp, path) != 0) {
+        e = errno;
+        unlink(tmp);
+        return em__err(EM_EIO, "cannot rename %s: %s", tmp, strerror(e));
+    }
+    return EM_OK;
+}
+
+/* PUT_BLOCK {app, rdd, part, data} -> STORED or ERROR: a second copy of a
+ * cached block, kept as WORK/<app>/replicas/rdd-<rdd>-<part> until the
+ * application ends. */
+static em_status on_put_block(em__worker *w, em__conn *c, em_val body)
+{
+    char app[128], path[PATH_MAX];
+    int64_t rdd, part;
+    em_val data = em__msg_get(body, "data");
+    em__msg msg;
+    em_status s;
+
+    if ((s = em__msg_str(EM__MSG_PUT_BLOCK, body, "app", app, sizeof(app))) !=
+            EM_OK ||
+        (s = em__msg_int(EM__MSG_PUT_BLOCK, body, "rdd", &rdd)) != EM_OK ||
+        (s = em__msg_int(EM__MSG_PUT_BLOCK, body, "part", &part)) != EM_OK)
+        return s;
+    if (data.type != EM_BYTES)
+        return em__err(EM_EPROTO, "PUT_BLOCK: field data missing or not "
+                       "bytes");
+    if (!em__daemon_is_name(app) || strcmp(app, "bin") == 0 || rdd < 0 ||
+        part < 0) {
+        send_error(w, c, "put block: bad application id '%s', rdd or part",
+                   app);
+        return EM_OK;
+    }
+    pathf(path, sizeof(path), "%s/%s", w->work, app);
+    if (em__daemon_mkdir(path, 0700) == EM_OK)
+        note_appdir(w, app);
+    pathf(path, sizeof(path), "%s/%s/replicas", w->work, app);
+    if (em__daemon_mkdir(path, 0700) != EM_OK) {
+        send_error(w, c, "put block: %s", em_last_error());
+        return EM_OK;
+    }
+    pathf(path, sizeof(path), "%s/%s/replicas/rdd-%lld-%lld", w->work, app,
+          (long long)rdd, (long long)part);
+    if (write_atomic(path, data.u.bytes, data.len) != EM_OK) {
+        send_error(w, c, "put block: %s", em_last_error());
+        return EM_OK;
+    }
+    em__msg_init(&msg);
+    send_msg(w, c, EM__MSG_STORED, &msg);
+    return EM_OK;
+}
+
 static em_status b_frame(em__conn *c, int type, em_val body, void *ud)
 {
     if (type == EM__MSG_FETCH)
         return on_fetch(ud, c, body);
+    if (type == EM__MSG_PUT_BLOCK)
+        return on_put_block(ud, c, body);
     return em__err(EM_EPROTO, "unexpected %s (type %d) at the block server",
                    em__msg_name(type), type);
 }

@@ -2,7 +2,8 @@
  * and heartbeats, starts executor processes of applications on request
  * (fetching the driver's executable once per content hash), reports the
  * ones that end, serves the files under its work directory to executors
- * (a block server, also for executors that died), and removes an
+ * (a block server, also for executors that died; it also keeps second
+ * copies of cached blocks that executors put there), and removes an
  * application's files when it ends. Design: DESIGN.md ("The worker
  * pool"); messages: proto.h and docs/protocol.md ("Messages").
  */
