@@ -35,7 +35,10 @@ enum {
     EM__MSG_WORKER_HELLO = 10,  /* id: str (stable across reconnects),
                                    host: str, block_port: int (the block
                                    server), cores: int, memory: int (bytes),
-                                   apps: [str] (apps with executors here) */
+                                   apps: [str] (apps with executors here),
+                                   execs: {app: int} (the highest executor
+                                   id of each, so that a restarted master
+                                   continues the numbering) */
     EM__MSG_WORKER_HEARTBEAT = 11, /* (empty) */
     EM__MSG_EXEC_EXITED = 12,   /* app: str, exec: int, status: str
                                    ("exit 1", "signal 11") */
@@ -44,7 +47,8 @@ enum {
                                    driver_port: int, exe_hash: str (hex),
                                    memory: int, cores: int */
     EM__MSG_APP_END = 14,       /* app: str */
-    EM__MSG_WORKER_WELCOME = 15, /* heartbeat_ms: int */
+    EM__MSG_WORKER_WELCOME = 15, /* heartbeat_ms: int (the interval of
+                                    the worker's heartbeats) */
 
     /* driver -> master */
     EM__MSG_APP_HELLO = 20,     /* app: str or nil (a re-registration
