@@ -34,6 +34,7 @@ typedef struct exec {
     em_task *task;     /* the task running a function now */
     slot slots[NSLOTS];
     int nloaded;       /* closures in REG_LOADED */
+    int depth;         /* calls in progress on this thread (nesting) */
     int state_idx;     /* index in `states`, or -1 */
 } exec;
 
@@ -134,6 +135,7 @@ static exec *exec_new(void)
     lua_setfield(x->L, LUA_REGISTRYINDEX, REG_ENVMT);
     lua_gc(x->L, LUA_GCGEN, 0, 0);
     lua_settop(x->L, 0);
+    lua_pushcfunction(x->L, em__lua_msgh); /* index 1, for outer calls */
     x->state_idx = -1;
     pthread_mutex_lock(&states_lock);
     for (int i = 0; i < MAX_STATES; i++) {
@@ -634,28 +636,35 @@ em_status em__lua_fn_call(em_task *t, const em_val *env, const em_val *args,
         return em_task_fail(t, "too many arguments for a Lua function");
     prev = x->task;
     x->task = t;
-    /* The stack is empty, or holds a C function's frame in a nested call
-     * (an accumulator's merge): work above it, with our own handler. */
-    top = lua_gettop(x->L);
-    lua_pushcfunction(x->L, em__lua_msgh);
+    /* An outer call finds the message handler at index 1. A nested call
+     * (an accumulator's merge inside a function) runs above the frame of
+     * the C function that called it, with a handler of its own. */
+    if (x->depth++ == 0) {
+        top = 1;
+    } else {
+        top = lua_gettop(x->L);
+        lua_pushcfunction(x->L, em__lua_msgh);
+    }
     s = cache_hit(x, env);
     if (s != NULL && s->mode == EM_LUA_MODE_PLAIN && all_scalar(args, nargs)) {
-        rc = call_scalar(x, s, args, nargs, top + 1);
+        rc = call_scalar(x, s, args, nargs, top == 1 ? 1 : top + 1);
         if (rc == LUA_OK) {
             lua_State *L = x->L;
-            int tt = lua_type(L, -1);
-            if (tt == LUA_TNUMBER && lua_isinteger(L, -1))
-                *out = em_int(lua_tointeger(L, -1));
-            else if (tt == LUA_TNUMBER)
+            int isnum;
+            lua_Integer i = lua_tointegerx(L, -1, &isnum);
+            if (isnum && lua_isinteger(L, -1))
+                *out = em_int(i);
+            else if (lua_type(L, -1) == LUA_TNUMBER)
                 *out = em_float(lua_tonumber(L, -1));
-            else if (tt == LUA_TBOOLEAN)
+            else if (lua_type(L, -1) == LUA_TBOOLEAN)
                 *out = em_bool(lua_toboolean(L, -1));
-            else if (tt == LUA_TNIL)
+            else if (lua_isnil(L, -1))
                 *out = em_nil();
             else
                 goto slow_result;
             lua_settop(L, top);
             x->task = prev;
+            x->depth--;
             return EM_OK;
         }
         goto lua_error;
@@ -670,13 +679,14 @@ em_status em__lua_fn_call(em_task *t, const em_val *env, const em_val *args,
     c.s = s;
     lua_pushcfunction(x->L, protected_call);
     lua_pushlightuserdata(x->L, &c);
-    rc = lua_pcall(x->L, 1, 0, top + 1);
+    rc = lua_pcall(x->L, 1, 0, top == 1 ? 1 : top + 1);
     if (c.it != NULL)
         c.it->is_valid = false; /* the records are gone after we return */
     if (rc != LUA_OK)
         goto lua_error;
     lua_settop(x->L, top);
     x->task = prev;
+    x->depth--;
     if (c.st != EM_OK)
         return em_task_fail(t, "%s", c.err);
     return EM_OK;
@@ -687,6 +697,7 @@ slow_result: {
                                   sizeof(err));
     lua_settop(x->L, top);
     x->task = prev;
+    x->depth--;
     if (st != EM_OK)
         return em_task_fail(t, "the function returned something that is "
                                "not a value: result%s", err);
@@ -697,6 +708,7 @@ lua_error: {
     em_status st = em_task_fail(t, "%s", msg ? msg : "Lua error");
     lua_settop(x->L, top);
     x->task = prev;
+    x->depth--;
     return st;
 }
 }

@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lint.h"
 
@@ -604,6 +605,16 @@ static void open_metatables(lua_State *L)
     lua_pop(L, 1);
 }
 
+/* ember.clock(): seconds of a monotonic clock, for timing. */
+static int mod_clock(lua_State *L)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    lua_pushnumber(L, (double)ts.tv_sec + ts.tv_nsec / 1e9);
+    return 1;
+}
+
 static int null_tostring(lua_State *L)
 {
     lua_pushliteral(L, "ember.null");
@@ -631,6 +642,8 @@ void em__lua_open_ember(lua_State *L, bool is_driver)
     lua_setfield(L, -2, "null");
     lua_pushstring(L, EMBER_VERSION_STRING);
     lua_setfield(L, -2, "version");
+    lua_pushcfunction(L, mod_clock);
+    lua_setfield(L, -2, "clock");
     lua_createtable(L, 0, (int)nops);
     lua_newtable(L); /* function -> native pointer */
     for (size_t i = 0; i < nops; i++) {
