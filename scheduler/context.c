@@ -320,6 +320,7 @@ em_status em_rdd_unpersist(em_rdd *rdd)
         return em__err(EM_EINVAL, "unpersist: no RDD");
     rdd->storage = EM_STORAGE_NONE;
     em__blocks_drop_rdd(rdd->blocks, rdd->id);
+    em__driver_unpersist(rdd->ctx, rdd->id);
     return EM_OK;
 }
 
@@ -330,6 +331,8 @@ em_storage em_rdd_storage(const em_rdd *rdd)
 
 int em_rdd_cached_partitions(const em_rdd *rdd)
 {
+    if (rdd->ctx->exec != NULL) /* on the pool: what executors reported */
+        return em__driver_cached_parts(rdd->ctx, rdd->id);
     return em__blocks_count_rdd(rdd->blocks, rdd->id);
 }
 

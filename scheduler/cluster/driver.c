@@ -105,6 +105,7 @@ typedef struct driver {
     bloc *blocs;           /* cached block locations (loop thread) */
     size_t nblocs, blocs_cap;
     unsigned rr;           /* rotates the choice of replica hosts */
+    int expected_execs;    /* executors the master is starting for us */
 } driver;
 
 static int64_t now_ms(void)
@@ -325,30 +326,43 @@ static void bloc_add(driver *d, int rdd, int part, int exec,
             strcmp(b->host, host) == 0)
             return;
     }
-    if (em__mem_grow(&p, &d->blocs_cap, d->nblocs + 1, sizeof(bloc)) != 0)
+    pthread_mutex_lock(&d->lock);
+    if (em__mem_grow(&p, &d->blocs_cap, d->nblocs + 1, sizeof(bloc)) != 0) {
+        pthread_mutex_unlock(&d->lock);
         return; /* a hint only */
+    }
     d->blocs = p;
     b = &d->blocs[d->nblocs++];
     b->rdd = rdd;
     b->part = part;
     b->exec = exec;
     snprintf(b->host, sizeof(b->host), "%s", host);
+    pthread_mutex_unlock(&d->lock);
 }
 
-/* Forgets the blocks of an executor (exec >= 0) or the copies a worker
- * kept (exec -1, host). */
-static void bloc_drop(driver *d, int exec, const char *host)
+/* Forgets the blocks of an executor (exec >= 0), the copies a worker
+ * kept (exec -1, host), or every block of an RDD (host NULL, exec -1,
+ * rdd >= 0). Locations are written on the loop thread under the lock. */
+static void bloc_drop_where(driver *d, int exec, const char *host, int rdd)
 {
     size_t k = 0;
 
+    pthread_mutex_lock(&d->lock);
     for (size_t i = 0; i < d->nblocs; i++) {
         bloc *b = &d->blocs[i];
-        bool is_gone = exec >= 0 ? b->exec == exec
-                                 : b->exec < 0 && strcmp(b->host, host) == 0;
+        bool is_gone = rdd >= 0     ? b->rdd == rdd
+                       : exec >= 0  ? b->exec == exec
+                                    : b->exec < 0 && strcmp(b->host, host) == 0;
         if (!is_gone)
             d->blocs[k++] = *b;
     }
     d->nblocs = k;
+    pthread_mutex_unlock(&d->lock);
+}
+
+static void bloc_drop(driver *d, int exec, const char *host)
+{
+    bloc_drop_where(d, exec, host, -1);
 }
 
 static void note_blocks(driver *d, dexec *e, em_val blocks)
@@ -625,6 +639,11 @@ static em_status master_frame(em__conn *c, int type, em_val body, void *ud)
     case EM__MSG_APP_WELCOME:
         pthread_mutex_lock(&d->lock);
         em__msg_str(type, body, "app", d->app, sizeof(d->app));
+        if (!d->has_app) {
+            int64_t w = 0;
+            em__msg_int(type, body, "workers", &w);
+            d->expected_execs = w > 0 && w < 100000 ? (int)w : 1;
+        }
         d->has_app = true;
         pthread_cond_broadcast(&d->cond);
         pthread_mutex_unlock(&d->lock);
@@ -944,7 +963,7 @@ em_status em__driver_start(em_ctx *ctx, const char *url)
     }
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += env_ms("EMBER_EXECUTOR_WAIT_MS", 10000) / 1000;
-    while (d->nexecs == 0 &&
+    while (d->nexecs < d->expected_execs &&
            pthread_cond_timedwait(&d->cond, &d->lock, &until) == 0)
         ;
     pthread_mutex_unlock(&d->lock);
@@ -976,6 +995,57 @@ void em__driver_stop(em_ctx *ctx)
     pthread_cond_destroy(&d->cond);
     em__mem_free(d, sizeof(*d));
     ctx->exec = NULL;
+}
+
+int em__driver_cached_parts(em_ctx *ctx, int rdd)
+{
+    driver *d = ctx->exec;
+    int n = 0;
+
+    if (d == NULL)
+        return 0;
+    pthread_mutex_lock(&d->lock);
+    for (size_t i = 0; i < d->nblocs; i++) {
+        bool is_new = d->blocs[i].rdd == rdd;
+        for (size_t j = 0; is_new && j < i; j++) /* count partitions once */
+            if (d->blocs[j].rdd == rdd && d->blocs[j].part == d->blocs[i].part)
+                is_new = false;
+        n += is_new;
+    }
+    pthread_mutex_unlock(&d->lock);
+    return n;
+}
+
+typedef struct unpersist_op {
+    driver *d;
+    int rdd;
+} unpersist_op;
+
+static void unpersist_on_loop(void *arg)
+{
+    unpersist_op *op = arg;
+    em__msg m;
+
+    bloc_drop_where(op->d, -1, NULL, op->rdd);
+    for (dexec *e = op->d->execs; e != NULL; e = e->next) {
+        em__msg_init(&m);
+        em__msg_put(&m, "rdd", em_int(op->rdd));
+        send_msg(e->conn, EM__MSG_UNPERSIST, &m);
+    }
+    em__mem_free(op, sizeof(*op));
+}
+
+void em__driver_unpersist(em_ctx *ctx, int rdd)
+{
+    driver *d = ctx->exec;
+    unpersist_op *op;
+
+    if (d == NULL || (op = em__mem_calloc(1, sizeof(*op))) == NULL)
+        return;
+    op->d = d;
+    op->rdd = rdd;
+    if (em__loop_post(d->loop, unpersist_on_loop, op) != EM_OK)
+        em__mem_free(op, sizeof(*op));
 }
 
 int em__driver_cores(em_ctx *ctx)

@@ -12,13 +12,21 @@
 
 /* Connects ctx to the pool at url (ember://HOST:PORT) and sets its stage
  * runner. Waits up to $EMBER_EXECUTOR_WAIT_MS (default 10000) for the
- * first executor so that the default parallelism is the pool's cores.
+ * executors of the workers live at registration, so that the default
+ * parallelism is the pool's cores.
  * EM_EINVAL for a malformed URL, EM_ENOENT without a secret, EM_EIO when
  * the master cannot be reached. */
 em_status em__driver_start(em_ctx *ctx, const char *url);
 
 /* Disconnects from the pool (executors end with the connection). */
 void em__driver_stop(em_ctx *ctx);
+
+/* How many partitions of RDD rdd the executors (or the workers' second
+ * copies) hold, as they reported. 0 without a pool. */
+int em__driver_cached_parts(em_ctx *ctx, int rdd);
+
+/* Tells the executors to drop RDD rdd's blocks. Nothing without a pool. */
+void em__driver_unpersist(em_ctx *ctx, int rdd);
 
 /* Cores of the executors registered now. */
 int em__driver_cores(em_ctx *ctx);

@@ -518,6 +518,12 @@ static em_status on_frame(em__conn *c, int type, em_val body, void *ud)
     case EM__MSG_STAGE_DONE:
         on_stage_done(e, body);
         return EM_OK;
+    case EM__MSG_UNPERSIST: {
+        int64_t rdd;
+        if (em__msg_int(type, body, "rdd", &rdd) == EM_OK)
+            em__blocks_drop_rdd(e->ctx->blocks, (int)rdd);
+        return EM_OK;
+    }
     default:
         return em__err(EM_EPROTO, "unexpected %s from the driver",
                        em__msg_name(type));

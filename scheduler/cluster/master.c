@@ -510,6 +510,8 @@ static em_status app_hello(em__master *m, em__conn *c, mpeer *p, em_val body)
          is_again ? " again" : "");
     em__msg_init(&msg);
     em__msg_put(&msg, "app", em_cstr(a->id));
+    /* the executors it will get now: the driver waits for them */
+    em__msg_put(&msg, "workers", em_int((int64_t)m->nworkers));
     send_msg(m, c, EM__MSG_APP_WELCOME, &msg);
     for (size_t i = 0; i < m->nworkers; i++)
         if (find_wapp(m->workers[i], a->id) == NULL)

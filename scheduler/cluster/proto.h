@@ -56,7 +56,9 @@ enum {
                                    driver_host: str, driver_port: int,
                                    memory: int (per executor; 0: the
                                    worker's) */
-    EM__MSG_APP_WELCOME = 21,   /* app: str */
+    EM__MSG_APP_WELCOME = 21,   /* app: str, workers: int (live workers,
+                                   each of which is asked for an executor
+                                   now) */
     /* master -> driver */
     EM__MSG_WORKER_LOST = 22,   /* worker: str, block: str ("host:port") */
 
@@ -76,6 +78,7 @@ enum {
                                    block server that keeps second copies
                                    of _2 blocks) */
     EM__MSG_STAGE_DONE = 35,    /* stage: int */
+    EM__MSG_UNPERSIST = 36,     /* rdd: int (drop its cached blocks) */
 
     /* requests with one reply, on their own connection */
     EM__MSG_GET_BINARY = 40,    /* hash: str -> BINARY */

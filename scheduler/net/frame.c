@@ -174,7 +174,7 @@ static em_status decode_content(em__frame_reader *r, const uint8_t *p, size_t n,
                                 em_arena *a, int *type, em_val *body)
 {
     size_t at = 0, used;
-    int64_t version, t;
+    int64_t version = 0, t = 0; /* set by int_field on success */
     em_val v;
     em_status st;
 
