@@ -41,6 +41,18 @@ const char *em__msg_name(int type)
         NAME(BLOCK)
         NAME(PUT_BLOCK)
         NAME(STORED)
+        NAME(SUBMIT)
+        NAME(SUBMITTED)
+        NAME(JOBS)
+        NAME(JOB_LIST)
+        NAME(LOGS)
+        NAME(LOG)
+        NAME(LOG_END)
+        NAME(KILL)
+        NAME(DRIVER_LAUNCH)
+        NAME(DRIVER_KILL)
+        NAME(DRIVER_OUTPUT)
+        NAME(DRIVER_EXITED)
 #undef NAME
     default:
         return "unknown";
@@ -144,6 +156,17 @@ em_status em__file_hash(const char *path, char hex[65])
     }
     fclose(f);
     crypto_generichash_final(&h, out, sizeof(out));
+    sodium_bin2hex(hex, 65, out, sizeof(out));
+    return EM_OK;
+}
+
+em_status em__bytes_hash(const void *p, size_t n, char hex[65])
+{
+    unsigned char out[32];
+
+    if (sodium_init() < 0)
+        return em__err(EM_EIO, "libsodium cannot start");
+    crypto_generichash(out, sizeof(out), p, n, NULL, 0);
     sodium_bin2hex(hex, 65, out, sizeof(out));
     return EM_OK;
 }

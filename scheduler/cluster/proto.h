@@ -16,6 +16,11 @@
  *   worker  -> driver   GET_BINARY (reply BINARY)
  *   executor-> driver   GET_BROADCAST (reply BROADCAST or ERROR)
  *   executor-> worker   FETCH (reply BLOCK or ERROR): shuffle blocks
+ *   client  -> master   SUBMIT, JOBS, LOGS, KILL (ember submit, jobs,
+ *                       logs, kill; any number in a row on a connection)
+ *   master  -> worker   DRIVER_LAUNCH, DRIVER_KILL (submitted drivers)
+ *   worker  -> master   DRIVER_OUTPUT, DRIVER_EXITED
+ *   worker  -> master   GET_BINARY (reply BINARY): a submitted program
  */
 #ifndef EMBER_SCHEDULER_CLUSTER_PROTO_H
 #define EMBER_SCHEDULER_CLUSTER_PROTO_H
@@ -38,7 +43,9 @@ enum {
                                    apps: [str] (apps with executors here),
                                    execs: {app: int} (the highest executor
                                    id of each, so that a restarted master
-                                   continues the numbering) */
+                                   continues the numbering), drivers:
+                                   [str] (submitted drivers running
+                                   here) */
     EM__MSG_WORKER_HEARTBEAT = 11, /* (empty) */
     EM__MSG_EXEC_EXITED = 12,   /* app: str, exec: int, status: str
                                    ("exit 1", "signal 11") */
@@ -96,6 +103,46 @@ enum {
                                    kept by the worker as
                                    WORK_DIR/APP/replicas/rdd-RDD-PART */
     EM__MSG_STORED = 47,        /* (empty) */
+
+    /* client -> master: submitted drivers (ember submit, jobs, logs,
+       kill). A client connection carries any number of these in a row,
+       one at a time (the next after the previous one's reply). */
+    EM__MSG_SUBMIT = 50,        /* name: str, program: bytes (the driver's
+                                   executable; for a Lua script the `ember`
+                                   binary), program_name: str (its argv[0]),
+                                   script: bytes or nil (a Lua script, run
+                                   as `ember run SCRIPT ARGS`), script_name:
+                                   str, args: [str] -> SUBMITTED or ERROR */
+    EM__MSG_SUBMITTED = 51,     /* id: str ("driver-20240102030405-0001") */
+    EM__MSG_JOBS = 52,          /* (empty) -> JOB_LIST */
+    EM__MSG_JOB_LIST = 53,      /* jobs: [{id, name, state, worker: str,
+                                   submitted, started: int (Unix seconds;
+                                   0: not yet), exit: int or nil, message:
+                                   str}], oldest first; state is submitted,
+                                   running, finished, failed or killed */
+    EM__MSG_LOGS = 54,          /* id: str, follow: bool -> LOG (any number)
+                                   then LOG_END (at once, or with follow
+                                   when the driver ends); or ERROR */
+    EM__MSG_LOG = 55,           /* data: bytes (stdout and stderr, in the
+                                   order written), dropped: int (on the
+                                   first chunk only: bytes of earlier
+                                   output the master no longer keeps) */
+    EM__MSG_LOG_END = 56,       /* id, state: str, exit: int or nil,
+                                   message: str (as in JOB_LIST) */
+    EM__MSG_KILL = 57,          /* id: str -> LOG_END once the driver has
+                                   ended, or ERROR */
+    /* master -> worker */
+    EM__MSG_DRIVER_LAUNCH = 58, /* id: str, exe_hash: str, exe_name: str
+                                   (argv[0]), script_hash: str or nil,
+                                   script_name: str, args: [str]; the worker
+                                   fetches the files from the master with
+                                   GET_BINARY */
+    EM__MSG_DRIVER_KILL = 59,   /* id: str: SIGTERM, SIGKILL after 5 s */
+    /* worker -> master */
+    EM__MSG_DRIVER_OUTPUT = 60, /* id: str, data: bytes */
+    EM__MSG_DRIVER_EXITED = 61, /* id: str, status: str ("exit 3", "signal
+                                   15", "failed to start: ..."), exit: int
+                                   (the exit code; absent unless it exited) */
 };
 
 /* The name of a message type ("STAGE"), for logs; "unknown" otherwise. */
@@ -134,6 +181,10 @@ em_status em__hostport_split(const char *s, char *host, size_t cap,
 /* The content hash of a file (BLAKE2b-256, lowercase hex, 64 chars and a
  * NUL): how executables are named when shipped to workers. */
 em_status em__file_hash(const char *path, char hex[65]);
+
+/* The same content hash of n bytes in memory. EM_EIO when libsodium
+ * cannot start. */
+em_status em__bytes_hash(const void *p, size_t n, char hex[65]);
 
 /* Milliseconds of silence after which a peer that should send heartbeats
  * is declared lost: $EMBER_HEARTBEAT_TIMEOUT_MS, default 10000. The
