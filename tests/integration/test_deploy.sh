@@ -11,6 +11,9 @@
 #   run as plain processes from their ExecStart= lines, with Environment=,
 #   EnvironmentFile= and the specifiers expanded as systemd's user manager
 #   would (nothing is installed into systemd, whether it runs here or not).
+# - scripts/deploy/slurm/ember-pool.sbatch, run as sbatch would run it for
+#   a job of two nodes, with a stand-in srun that runs each node's task on
+#   this host (loopback); skipped without the `ip` command.
 #
 # On each pool examples/wordcount must print what it prints in local mode.
 # Every process started is stopped at the end; every wait has a deadline.
@@ -45,7 +48,7 @@ cleanup() {
     for f in /proc/[0-9]*/cmdline; do
         p=${f#/proc/}; p=${p%/cmdline}
         [[ $p == "$$" || $p == "$BASHPID" ]] && continue
-        if tr '\0' ' ' < "$f" 2> /dev/null | grep -qF "$tmp/"; then
+        if tr '\0' ' ' 2> /dev/null < "$f" | grep -qF "$tmp/"; then
             kill -9 "$p" 2> /dev/null
         fi
     done
@@ -320,6 +323,83 @@ test_systemd() {
     fi
 }
 
+# ---- the Slurm batch script, with a stand-in srun ----
+
+# srun as the batch script uses it, on this host: the command once per
+# "node" (SLURMD_NODENAME=nodeN), --output's %N expanded, SIGTERM passed on.
+write_srun() {
+    cat > "$1" << 'EOF'
+#!/usr/bin/env bash
+nodes=1 out=
+while [[ $1 == -* ]]; do
+    case $1 in --nodes=*) nodes=${1#*=} ;; --output=*) out=${1#*=} ;; esac
+    shift
+done
+pids=()
+for ((i = 1; i <= nodes; i++)); do
+    if [[ -n $out ]]; then
+        SLURMD_NODENAME=node$i "$@" > "${out//%N/node$i}" 2>&1 &
+    else
+        SLURMD_NODENAME=node$i "$@" &
+    fi
+    pids+=($!)
+done
+trap 'kill -TERM "${pids[@]}" 2> /dev/null' TERM INT
+wait; wait
+EOF
+    chmod +x "$1"
+}
+
+# runs the batch script as sbatch would for job $1 of 2 nodes (both this
+# host); the rest is the driver
+slurm_job() {
+    local d=$tmp/slurm
+    (cd "$d/submit" && PATH=$d/bin:$PATH EMBER=$ember EMBER_IFACE=lo \
+        EMBER_START_TIMEOUT=20 TMPDIR=$d/scratch SLURM_JOB_ID=$1 \
+        SLURM_JOB_NUM_NODES=2 SLURM_SUBMIT_DIR=$d/submit SLURM_CPUS_ON_NODE=2 \
+        timeout 120 bash "$root/scripts/deploy/slurm/ember-pool.sbatch" "${@:2}")
+}
+
+test_slurm() {
+    local d=$tmp/slurm rc
+    if ! ip -4 -o addr show dev lo 2> /dev/null | grep -q 127.0.0.1; then
+        echo "skip: slurm recipe: no 'ip' command to give the loopback address (EMBER_IFACE=lo)"
+        return
+    fi
+    mkdir -p "$d/bin" "$d/submit"
+    write_srun "$d/bin/srun"
+    slurm_job 41 "$wc_bin" --partitions 4 "$tmp/input.txt" > "$d/got" 2> "$d/err"
+    rc=$?
+    if ((rc != 0)); then
+        bad "slurm: the job failed ($rc): $(tail -5 "$d/err")"
+    elif cmp -s "$tmp/want" "$d/got"; then
+        ok "slurm: wordcount, given EMBER_MASTER by the batch script, prints what local mode prints"
+    else
+        bad "slurm: wordcount's output differs from local mode's"
+    fi
+    if [[ $(grep -c "worker node[12] (127.0.0.1, " "$d/submit/ember-41/master.log") == 2 ]]; then
+        ok "slurm: a worker per node registered, with the node's name"
+    else
+        bad "slurm: master log: $(cat "$d/submit/ember-41/master.log")"
+    fi
+    if grep -q "SIGTERM received" "$d/submit/ember-41/worker-node1.log" &&
+        grep -q "SIGTERM received" "$d/submit/ember-41/master.log" &&
+        [[ ! -e $d/scratch/ember-41 ]]; then
+        ok "slurm: tear-down stopped workers and master, removed the scratch dirs"
+    else
+        bad "slurm: tear-down: $(ls "$d/scratch/ember-41" 2>&1) $(tail -2 "$d/submit/ember-41/worker-node1.log")"
+    fi
+    # shellcheck disable=SC2016 # for the driver's shell
+    slurm_job 42 sh -c 'test -n "$EMBER_DRIVER_HOST" && exit 3' > /dev/null 2>&1
+    rc=$?
+    if ((rc == 3)); then
+        ok "slurm: the job's exit status is the driver's"
+    else
+        bad "slurm: a driver exiting 3 gave the job status $rc"
+    fi
+}
+
 test_ssh
 test_systemd
+test_slurm
 exit $fail
