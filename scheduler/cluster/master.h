@@ -1,8 +1,11 @@
 /* The pool's master daemon (`ember master`): the registry of live workers
  * and of the applications of drivers, which it gives executors by asking
- * workers to launch them. Peers say what they are with their first frame
- * (WORKER_HELLO or APP_HELLO). The design is in DESIGN.md ("The worker
- * pool"); the messages in proto.h and docs/protocol.md ("Messages").
+ * workers to launch them, and the submitted drivers (`ember submit`),
+ * which it starts on workers and whose state and log it keeps. Peers say
+ * what they are with their first frame (WORKER_HELLO, APP_HELLO, or a
+ * client's request). The design is in DESIGN.md ("The worker pool"); the
+ * messages in proto.h and docs/protocol.md ("Messages"); submitted
+ * drivers in docs/pool.md ("Submitted jobs").
  */
 #ifndef EMBER_SCHEDULER_CLUSTER_MASTER_H
 #define EMBER_SCHEDULER_CLUSTER_MASTER_H
@@ -16,6 +19,19 @@
 /* Most executors the master launches to replace ones that exited, per
  * application and worker. */
 #define EM__MASTER_MAX_REPLACEMENTS 8
+
+/* Bytes of each submitted driver's output the master keeps (the last
+ * ones); $EMBER_DRIVER_LOG_BYTES changes it. */
+#define EM__MASTER_LOG_BYTES ((size_t)16 << 20)
+
+/* Ended submissions the master remembers; older ones are forgotten. */
+#define EM__MASTER_MAX_ENDED 100
+
+/* Most arguments of a submitted driver. */
+#define EM__MASTER_MAX_ARGS 4096
+
+/* Bytes queued to a client following a log beyond which it is dropped. */
+#define EM__MASTER_MAX_CLIENT_QUEUE ((size_t)64 << 20)
 
 typedef struct em__master em__master;
 

@@ -4,8 +4,11 @@
  * ones that end, serves the files under its work directory to executors
  * (a block server, also for executors that died; it also keeps second
  * copies of cached blocks that executors put there), and removes an
- * application's files when it ends. Design: DESIGN.md ("The worker
- * pool"); messages: proto.h and docs/protocol.md ("Messages").
+ * application's files when it ends. It also runs submitted drivers
+ * (ember submit): their files come from the master, their output and
+ * exit status go to it. Design: DESIGN.md ("The worker pool"); messages:
+ * proto.h and docs/protocol.md ("Messages"); submitted drivers:
+ * docs/pool.md ("Submitted jobs").
  */
 #ifndef EMBER_SCHEDULER_CLUSTER_WORKER_H
 #define EMBER_SCHEDULER_CLUSTER_WORKER_H
@@ -24,8 +27,12 @@
 /* Milliseconds between attempts to reach the master. */
 #define EM__WORKER_RETRY_MS 1000
 
-/* Milliseconds between checks for executors that ended. */
+/* Milliseconds between checks for executors and drivers that ended. */
 #define EM__WORKER_REAP_MS 200
+
+/* Milliseconds a submitted driver has between the SIGTERM of a kill and
+ * a SIGKILL. */
+#define EM__WORKER_KILL_GRACE_MS 5000
 
 typedef struct em__worker em__worker;
 
@@ -52,12 +59,13 @@ typedef struct em__worker_opts {
 } em__worker_opts;
 
 /* Runs a worker on the calling thread until em__worker_stop, or a signal
- * when o->handle_signals; then kills its executors and removes the
- * application folders it made. EM_EIO (naming the path or address) when
- * the work directory cannot be made or the block server cannot listen;
- * EM_EINVAL for bad options; EM_ENOMEM. Not reaching the master is not an
- * error: the worker keeps trying every EM__WORKER_RETRY_MS. The process's
- * child processes are the worker's: it reaps any that ends. */
+ * when o->handle_signals; then kills its executors and submitted drivers
+ * and removes the application folders it made. EM_EIO (naming the path
+ * or address) when the work directory cannot be made or the block server
+ * cannot listen; EM_EINVAL for bad options; EM_ENOMEM. Not reaching the
+ * master is not an error: the worker keeps trying every
+ * EM__WORKER_RETRY_MS. The process's child processes are the worker's: it
+ * reaps any that ends. */
 em_status em__worker_run(const em__worker_opts *o);
 
 /* Asks a running worker to stop. Any thread. */
