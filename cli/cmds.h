@@ -8,9 +8,13 @@
 
 /* name, one-line summary for `ember help` */
 #define EM_CLI_COMMANDS(X)                                                    \
+    X(jobs, "the submitted drivers: ember jobs [--master URL]")               \
+    X(kill, "stop a submitted driver: ember kill [--master URL] ID")          \
+    X(logs, "a submitted driver's output: ember logs [--follow] ID")          \
     X(master, "the worker pool's master: ember master [--port P]")            \
     X(run, "run a Lua script: ember run [--master URL] FILE.lua [ARGS]")      \
     X(shell, "the interactive Lua shell, with sc ready")                      \
+    X(submit, "run a driver on the pool: ember submit PROGRAM [ARGS]")        \
     X(version, "print the version")                                          \
     X(worker, "a worker of the pool: ember worker --master ember://H:P")
 
