@@ -44,6 +44,12 @@ void em__job_result_fini(em__job_result *r);
 em_status em__stage_run(em_ctx *ctx, em_rdd *rdd, const int *parts, int n,
                         em__task_fn fn, em_val arg, em__job_result *out);
 
+/* Draws the console progress bar of a stage on stderr when the context
+ * has it on, at most every 100 ms; is_final erases it. *drawn_ms keeps
+ * when it was last drawn (0 at first). */
+void em__progress_draw(const em_ctx *ctx, int stage_id, int done,
+                       int running, int n, int64_t *drawn_ms, bool is_final);
+
 /* Saves the marked checkpoints in rdd's lineage (after a job over it). */
 em_status em__checkpoint_after_job(em_ctx *ctx, em_rdd *rdd);
 void em__checkpoint_free(em_ctx *ctx);

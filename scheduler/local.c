@@ -242,27 +242,34 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Redraws the bar at most every 100 ms; is_final erases it. */
-static void draw_progress(job *j, bool is_final)
+void em__progress_draw(const em_ctx *ctx, int stage_id, int done,
+                       int running, int n, int64_t *drawn_ms, bool is_final)
 {
     char line[128];
-    int width = 30, filled = j->n ? j->done * width / j->n : width;
+    int width = 30, filled = n ? done * width / n : width;
     int64_t t;
 
-    if (!j->ctx->has_progress)
+    if (!ctx->has_progress)
         return;
     if (is_final) {
-        if (j->drawn_ms != 0)
+        if (*drawn_ms != 0)
             fprintf(stderr, "\r%*s\r", 79, "");
         return;
     }
-    if ((t = now_ms()) - j->drawn_ms < 100)
+    if ((t = now_ms()) - *drawn_ms < 100)
         return;
-    j->drawn_ms = t;
+    *drawn_ms = t;
     snprintf(line, sizeof(line), "[Stage %d:%.*s>%*s(%d + %d) / %d]",
-             j->stage_id, filled, "==============================",
-             width - filled, "", j->done, j->running, j->n);
+             stage_id, filled, "==============================",
+             width - filled, "", done, running, n);
     fprintf(stderr, "\r%s", line);
+}
+
+/* Redraws the bar at most every 100 ms; is_final erases it. */
+static void draw_progress(job *j, bool is_final)
+{
+    em__progress_draw(j->ctx, j->stage_id, j->done, j->running, j->n,
+                      &j->drawn_ms, is_final);
 }
 
 static em_status job_alloc(job *j, int n, em__job_result *out)

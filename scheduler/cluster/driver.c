@@ -281,7 +281,7 @@ static void schedule(driver *d)
         t->state = T_RUNNING;
         t->on = pick;
         pick->running++;
-        s->running++;
+        __atomic_add_fetch(&s->running, 1, __ATOMIC_RELAXED);
     }
 }
 
@@ -402,7 +402,7 @@ static void on_result(driver *d, dexec *e, em_val body)
     if (t->state != T_RUNNING || t->on != e || t->attempt != attempt)
         return;
     e->running--;
-    s->running--;
+    __atomic_sub_fetch(&s->running, 1, __ATOMIC_RELAXED);
     note_blocks(d, e, em__msg_get(body, "blocks"));
     st = em__exec_result_apply(d->ctx, em__msg_get(body, "result"), &value,
                                &fs, &fm);
@@ -420,7 +420,7 @@ static void on_result(driver *d, dexec *e, em_val body)
         if (st == EM_OK) {
             t->state = T_DONE;
             t->on = NULL;
-            if (++s->done == s->n)
+            if (__atomic_add_fetch(&s->done, 1, __ATOMIC_RELAXED) == s->n)
                 finish(d, EM_OK, NULL);
             return;
         }
@@ -467,7 +467,7 @@ static void exec_lost(driver *d, dexec *e, const char *reason)
         for (int i = 0; i < d->cur->n && !d->cur->is_finished; i++) {
             dtask *t = &d->cur->tasks[i];
             if (t->state == T_RUNNING && t->on == e) {
-                d->cur->running--;
+                __atomic_sub_fetch(&d->cur->running, 1, __ATOMIC_RELAXED);
                 task_failed(d, t, i, EM_ELOST, why);
             }
         }
@@ -755,6 +755,7 @@ static void stage_begin(void *arg)
 
     op->d->cur = op->s;
     schedule(op->d);
+    em__mem_free(op, sizeof(*op));
 }
 
 static void stage_end(void *arg)
@@ -861,10 +862,25 @@ static em_status cluster_stage_run(em_ctx *ctx, em_rdd *rdd,
     op->s = s;
     pthread_mutex_lock(&ctx->job_lock); /* one stage at a time */
     if (n > 0 && em__loop_post(d->loop, stage_begin, op) == EM_OK) {
+        int64_t drawn_ms = 0;
         pthread_mutex_lock(&d->lock);
-        while (!s->is_finished)
-            pthread_cond_wait(&d->cond, &d->lock);
+        while (!s->is_finished) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += 200 * 1000 * 1000;
+            if (until.tv_nsec >= 1000000000) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000;
+            }
+            pthread_cond_timedwait(&d->cond, &d->lock, &until);
+            /* done and running are the loop's: a momentary view is fine */
+            em__progress_draw(ctx, sid, __atomic_load_n(&s->done,
+                                                        __ATOMIC_RELAXED),
+                              __atomic_load_n(&s->running, __ATOMIC_RELAXED),
+                              n, &drawn_ms, false);
+        }
         pthread_mutex_unlock(&d->lock);
+        em__progress_draw(ctx, sid, n, 0, n, &drawn_ms, true);
         op = em__mem_calloc(1, sizeof(*op));
         if (op != NULL) {
             op->d = d;

@@ -109,6 +109,28 @@ for n in 1 2 3; do
     same "pagerank, $n worker(s)" "$build/examples/pagerank_basic" --partitions 4 --iterations 3 "$tmp/graph.txt"
 done
 
+# a Lua script: its closures (with upvalues, a broadcast and an
+# accumulator) run in executors that are the ember binary itself
+cat > "$tmp/job.lua" <<'LUA'
+local k = 3
+local b = sc:broadcast({10, 20, 30})
+local acc = sc:accumulator(0)
+local r = sc:parallelize({1, 2, 3, 4, 5, 6, 7, 8}, 4)
+    :map(function(x) acc:add(1); return x * k + b.value[2] end)
+print(table.concat(r:collect(), ","))
+local words = sc:parallelize({"a b a", "c a b", "d"}, 3)
+    :flatMap(function(l) local t = {} for w in l:gmatch("%a+") do t[#t + 1] = w end return t end)
+    :map(function(w) return {w, 1} end)
+    :reduceByKey(ember.op.add, 2):sortByKey()
+for _, p in ipairs(words:collect()) do print(p[1], p[2]) end
+print("records", acc.value)
+LUA
+"$ember" run --master 'local[2]' "$tmp/job.lua" > "$tmp/local.out" 2>&1
+if timeout 120 "$ember" run --master "$url" "$tmp/job.lua" > "$tmp/pool.out" 2>&1 &&
+    cmp -s "$tmp/local.out" "$tmp/pool.out" && grep -q "^records	8$" "$tmp/pool.out"; then
+    ok "a Lua script on the pool"
+else bad "a Lua script on the pool: $(tail -3 "$tmp/pool.out")"; fi
+
 # a task whose function crashes (or exits) its executor: retried on other
 # executors, then the job fails with the cause after 4 attempts
 for mode in crash exit; do
