@@ -39,6 +39,14 @@ typedef struct bloc {
     char host[300];
 } bloc;
 
+/* A worker whose block server serves a broadcast's bytes. */
+typedef struct bholder {
+    int id;
+    char host[300];
+    char path[4096];
+    int64_t len, crc;
+} bholder;
+
 typedef struct dexec {
     em__conn *conn;
     int id;
@@ -105,6 +113,9 @@ typedef struct driver {
     bloc *blocs;           /* cached block locations (loop thread) */
     size_t nblocs, blocs_cap;
     unsigned rr;           /* rotates the choice of replica hosts */
+    struct bholder *bholders; /* workers serving broadcasts (loop thread) */
+    size_t nbholders, bholders_cap;
+    unsigned brr;          /* rotates the choice of broadcast holders */
     int expected_execs;    /* executors the master is starting for us */
 } driver;
 
@@ -553,12 +564,53 @@ static em_status reply_binary(driver *d, em__conn *c, em_val body)
     return EM_OK;
 }
 
+static em_status on_bcast_held(driver *d, dexec *e, em_val body)
+{
+    bholder *h;
+    void *p = d->bholders;
+    int64_t id, len, crc;
+    char path[4096];
+
+    if (e == NULL || em__msg_int(EM__MSG_BCAST_HELD, body, "id", &id) ||
+        em__msg_int(EM__MSG_BCAST_HELD, body, "len", &len) ||
+        em__msg_int(EM__MSG_BCAST_HELD, body, "crc", &crc) ||
+        em__msg_str(EM__MSG_BCAST_HELD, body, "path", path, sizeof(path)))
+        return EM_OK; /* a hint: ignore what cannot be read */
+    if (em__mem_grow(&p, &d->bholders_cap, d->nbholders + 1,
+                     sizeof(bholder)) != 0)
+        return EM_OK;
+    d->bholders = p;
+    h = &d->bholders[d->nbholders++];
+    h->id = (int)id;
+    h->len = len;
+    h->crc = crc;
+    snprintf(h->host, sizeof(h->host), "%s", e->block);
+    snprintf(h->path, sizeof(h->path), "%s", path);
+    return EM_OK;
+}
+
+/* Forgets the broadcasts a lost worker served. */
+static void bholders_drop(driver *d, const char *host)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < d->nbholders; i++)
+        if (strcmp(d->bholders[i].host, host) != 0)
+            d->bholders[k++] = d->bholders[i];
+    d->nbholders = k;
+}
+
+/* Sends a broadcast's bytes, or -- unless direct is asked -- the address
+ * of a worker that serves them, so that the driver does not send every
+ * executor its own copy (the executors of a large pool fetch from each
+ * other's workers). */
 static em_status reply_broadcast(driver *d, em__conn *c, em_val body)
 {
     int64_t id;
     const void *data;
-    size_t len;
+    size_t len, n = 0, pick;
     em__msg m;
+    em_val direct = em__msg_get(body, "direct");
 
     if (em__msg_int(EM__MSG_GET_BROADCAST, body, "id", &id) != EM_OK ||
         id < 1 || id > INT_MAX ||
@@ -567,6 +619,22 @@ static em_status reply_broadcast(driver *d, em__conn *c, em_val body)
         return EM_OK;
     }
     em__msg_init(&m);
+    for (size_t i = 0; i < d->nbholders; i++)
+        n += d->bholders[i].id == id;
+    if (n > 0 && !(direct.type == EM_BOOL && direct.u.b)) {
+        pick = d->brr++ % n;
+        for (size_t i = 0; i < d->nbholders; i++) {
+            bholder *h = &d->bholders[i];
+            if (h->id != id || pick-- != 0)
+                continue;
+            em__msg_put(&m, "host", em_cstr(h->host));
+            em__msg_put(&m, "path", em_cstr(h->path));
+            em__msg_put(&m, "len", em_int(h->len));
+            em__msg_put(&m, "crc", em_int(h->crc));
+            send_msg(c, EM__MSG_BROADCAST, &m);
+            return EM_OK;
+        }
+    }
     em__msg_put(&m, "data", em_bytes(data, len));
     send_msg(c, EM__MSG_BROADCAST, &m);
     return EM_OK;
@@ -595,6 +663,8 @@ static em_status server_frame(em__conn *c, int type, em_val body, void *ud)
         return reply_binary(d, c, body);
     case EM__MSG_GET_BROADCAST:
         return reply_broadcast(d, c, body);
+    case EM__MSG_BCAST_HELD:
+        return on_bcast_held(d, e, body);
     default:
         return em__err(EM_EPROTO, "unexpected %s at the driver",
                        em__msg_name(type));
@@ -652,6 +722,7 @@ static em_status master_frame(em__conn *c, int type, em_val body, void *ud)
         if (em__msg_str(type, body, "block", block, sizeof(block)) == EM_OK) {
             forget_host(d, block);
             bloc_drop(d, -1, block);
+            bholders_drop(d, block);
             for (dexec *e = d->execs; e != NULL; e = e->next)
                 if (strcmp(e->block, block) == 0)
                     em__conn_close(e->conn, "its worker was lost");
@@ -1007,6 +1078,7 @@ void em__driver_stop(em_ctx *ctx)
         em__mem_free(e, sizeof(*e));
     }
     em__mem_free(d->blocs, d->blocs_cap * sizeof(bloc));
+    em__mem_free(d->bholders, d->bholders_cap * sizeof(bholder));
     pthread_mutex_destroy(&d->lock);
     pthread_cond_destroy(&d->cond);
     em__mem_free(d, sizeof(*d));

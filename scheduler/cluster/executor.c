@@ -148,6 +148,91 @@ static em_status remote_fetch(const em__block_fetcher *f,
 
 static const em__block_fetcher remote_fetcher = {remote_fetch};
 
+/* Fetches a broadcast's bytes from the worker the driver names. */
+static em_status fetch_from_holder(em_val reply, em_arena *a, em__buf *out)
+{
+    char host[300], path[4096];
+    int64_t len, crc;
+    em__msg m;
+    em_val body, block, data;
+    em_status st;
+
+    if ((st = em__msg_str(EM__MSG_BROADCAST, reply, "host", host,
+                          sizeof(host))) ||
+        (st = em__msg_str(EM__MSG_BROADCAST, reply, "path", path,
+                          sizeof(path))) ||
+        (st = em__msg_int(EM__MSG_BROADCAST, reply, "len", &len)) ||
+        (st = em__msg_int(EM__MSG_BROADCAST, reply, "crc", &crc)))
+        return st;
+    em__msg_init(&m);
+    em__msg_put(&m, "path", em_cstr(path));
+    em__msg_put(&m, "offset", em_int(0));
+    em__msg_put(&m, "len", em_int(len));
+    if ((st = em__msg_done(&m, a, &body)) != EM_OK ||
+        (st = ask(host, EM__MSG_FETCH, body, EM__MSG_BLOCK, a, &block)))
+        return st;
+    data = em__msg_get(block, "data");
+    if (data.type != EM_BYTES || data.len != len ||
+        em__crc32(0, data.u.bytes, data.len) != (uint32_t)crc)
+        return em__err(EM_EIO, "broadcast from %s: short or corrupt", host);
+    return em__buf_append(out, data.u.bytes, data.len);
+}
+
+typedef struct held {
+    int id;
+    int64_t len, crc;
+    char path[4200];
+} held;
+
+static void held_on_loop(void *arg)
+{
+    held *h = arg;
+    em__msg m;
+    em_arena *a = em__arena_create(0);
+    em_val body;
+
+    em__msg_init(&m);
+    em__msg_put(&m, "id", em_int(h->id));
+    em__msg_put(&m, "path", em_cstr(h->path));
+    em__msg_put(&m, "len", em_int(h->len));
+    em__msg_put(&m, "crc", em_int(h->crc));
+    if (a != NULL && the_exec->driver != NULL &&
+        em__msg_done(&m, a, &body) == EM_OK)
+        em__conn_send(the_exec->driver, EM__MSG_BCAST_HELD, body);
+    em__arena_destroy(a);
+    em__mem_free(h, sizeof(*h));
+}
+
+/* Keeps the broadcast's bytes in this worker's part of the application's
+ * folder, where the worker's block server serves them to the executors of
+ * other workers, and tells the driver. Best effort. */
+static void hold_broadcast(int id, const em__buf *b)
+{
+    char tmp[4300];
+    held *h = em__mem_calloc(1, sizeof(*h));
+    FILE *f;
+
+    if (h == NULL)
+        return;
+    snprintf(h->path, sizeof(h->path), "%s", the_exec->replicas);
+    *strrchr(h->path, '/') = '\0'; /* WORK_DIR/APP */
+    snprintf(h->path + strlen(h->path), sizeof(h->path) - strlen(h->path),
+             "/broadcast-%d", id);
+    snprintf(tmp, sizeof(tmp), "%s.tmp-%d", h->path, the_exec->exec_id);
+    if ((f = fopen(tmp, "wb")) == NULL ||
+        fwrite(b->data, 1, b->len, f) != b->len || fclose(f) != 0 ||
+        rename(tmp, h->path) != 0) {
+        unlink(tmp);
+        em__mem_free(h, sizeof(*h));
+        return;
+    }
+    h->id = id;
+    h->len = (int64_t)b->len;
+    h->crc = em__crc32(0, b->data, b->len);
+    if (em__loop_post(the_exec->loop, held_on_loop, h) != EM_OK)
+        em__mem_free(h, sizeof(*h));
+}
+
 static em_status fetch_broadcast(em_ctx *ctx, int id, em__buf *out)
 {
     char hostport[300];
@@ -161,19 +246,27 @@ static em_status fetch_broadcast(em_ctx *ctx, int id, em__buf *out)
         return EM_ENOMEM;
     snprintf(hostport, sizeof(hostport), "%s:%d", the_exec->driver_host,
              the_exec->driver_port);
-    em__msg_init(&m);
-    em__msg_put(&m, "id", em_int(id));
-    st = em__msg_done(&m, a, &body);
-    if (st == EM_OK)
-        st = ask(hostport, EM__MSG_GET_BROADCAST, body, EM__MSG_BROADCAST, a,
-                 &reply);
-    if (st == EM_OK) {
+    for (int direct = 0; direct < 2; direct++) {
+        em__msg_init(&m);
+        em__msg_put(&m, "id", em_int(id));
+        em__msg_put(&m, "direct", em_bool(direct));
+        st = em__msg_done(&m, a, &body);
+        if (st == EM_OK)
+            st = ask(hostport, EM__MSG_GET_BROADCAST, body,
+                     EM__MSG_BROADCAST, a, &reply);
+        if (st != EM_OK)
+            break;
         data = em__msg_get(reply, "data");
-        if (data.type != EM_BYTES)
-            st = em__err(EM_EPROTO, "malformed broadcast reply");
-        else if (em__buf_append(out, data.u.bytes, data.len) != EM_OK)
-            st = EM_ENOMEM;
+        if (data.type == EM_BYTES) {
+            st = em__buf_append(out, data.u.bytes, data.len);
+            break;
+        }
+        out->len = 0;
+        if ((st = fetch_from_holder(reply, a, out)) == EM_OK)
+            break; /* else ask the driver itself */
     }
+    if (st == EM_OK)
+        hold_broadcast(id, out);
     em__arena_destroy(a);
     return st;
 }

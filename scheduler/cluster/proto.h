@@ -86,12 +86,23 @@ enum {
                                    of _2 blocks) */
     EM__MSG_STAGE_DONE = 35,    /* stage: int */
     EM__MSG_UNPERSIST = 36,     /* rdd: int (drop its cached blocks) */
+    /* executor -> driver */
+    EM__MSG_BCAST_HELD = 37,    /* id: int, path: str, len: int, crc: int:
+                                   the executor wrote broadcast id's
+                                   encoding to path under its worker's
+                                   work directory, whose block server now
+                                   serves it to other executors */
 
     /* requests with one reply, on their own connection */
     EM__MSG_GET_BINARY = 40,    /* hash: str -> BINARY */
     EM__MSG_BINARY = 41,        /* data: bytes (the whole file) */
-    EM__MSG_GET_BROADCAST = 42, /* id: int -> BROADCAST or ERROR */
-    EM__MSG_BROADCAST = 43,     /* data: bytes (the codec encoding) */
+    EM__MSG_GET_BROADCAST = 42, /* id: int, direct: bool (optional) ->
+                                   BROADCAST or ERROR */
+    EM__MSG_BROADCAST = 43,     /* data: bytes (the codec encoding); or,
+                                   when a worker holds it and direct was
+                                   not asked: host: str (its block
+                                   server), path: str, len: int, crc: int
+                                   -- fetch it there with FETCH */
     EM__MSG_FETCH = 44,         /* path: str (under the worker's work
                                    directory), offset: int, len: int ->
                                    BLOCK or ERROR */
