@@ -1,36 +1,93 @@
 #!/usr/bin/env bash
-# Fetches the GCIDE dictionary (about 40 MB of English text) from Debian's
-# dict-gcide package without installing it, checks it against pinned
-# checksums, and keeps it in data-cache/ at the repository root (git-ignored).
+# Fetches the real data sets of Ember's tests, examples and benchmarks from
+# Debian packages without installing them (apt-get download, dpkg-deb -x),
+# checks them against pinned checksums, and keeps them in data-cache/ at the
+# repository root (git-ignored).
 #
-#   scripts/fetch-data.sh [gcide | gcide-xN]...
+#   scripts/fetch-data.sh [SET]...
 #
-# gcide      data-cache/gcide.txt, the decompressed dictionary (the default)
-# gcide-xN   data-cache/gcide-xN.txt, N copies of it one after another
+# gcide          gcide.txt: the GCIDE dictionary, decompressed (the default)
+# gcide-xN       gcide-xN.txt: N copies of it one after another
+# american       words/american-english (wamerican; a word a line)
+# british        words/british-english (wbritish)
+# american-huge  words/american-english-huge (wamerican-huge)
+# words          the three word lists
+# fortunes       fortunes/: the 40 topic files of the fortunes package
+#                (fortune(6) format: records end at a line holding "%")
+# kjv            bible/kjv.txt: the King James Bible (bible-kjv-text, decoded
+#                by the bible program of bible-kjv), a verse a line
+# web            bible/web.txt: the World English Bible (sword-text-web, a
+#                SWORD zText module), the 66 books of the KJV, a verse a line
+# bibles         kjv and web
+# digits         sklearn/digits.csv: 1,797 rows of 64 pixels and the label
+# breast-cancer, iris, wine
+#                sklearn/breast_cancer.csv, iris.csv, wine_data.csv (a first
+#                line with the shape and the class names); these four come
+#                from python3-sklearn's datasets/data
 #
-# Prints the path of each requested file on stdout, one a line; progress and
-# errors go to stderr. Set EMBER_DATA_CACHE to use another cache folder.
+# Prints the path of each requested file or folder on stdout, one a line;
+# progress and errors go to stderr. Set EMBER_DATA_CACHE to use another
+# cache folder.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cache=${EMBER_DATA_CACHE:-$root/data-cache}
 
-pkg=dict-gcide
-version=0.48.5+nmu2
-# sha256 of usr/share/dictd/gcide.dict.dz in dict-gcide 0.48.5+nmu2, and of
-# its decompressed text.
+# Pinned packages, and the sha256 of what is kept from each. The checksum of
+# a folder is that of the `sha256sum` listing of its files in name order.
+gcide_pkg=dict-gcide=0.48.5+nmu2
+# usr/share/dictd/gcide.dict.dz, and its decompressed text
 dz_sha256=3e6b2cdcbc1b3664c2f1466e3c8e44012e815c4c67fa83fa61f39777cd6e8517
 txt_sha256=802beb667e1fb666203e750f1faea60d5c202ac5430c2083c4180494609f10a7
+
+words_version=2020.12.07-2
+american_sha256=9f513f1ceadb6a01c5485b7dbdfd5118dc66cd70b59cae2851292112d4066a32
+british_sha256=7424d6682301dc86f73b0a5c8c53f0ba4c9f0a41fb2d1cb7e5fe7f8a04f15fb0
+american_huge_sha256=ffd71db7e021907dbe4cbac17959d3504ff0594ae35c686ab7016b9a6b755fbb
+
+fortunes_pkg=fortunes=1:1.99.1-7.3
+fortunes_sha256=f8ed7abf6a30c8efac8063a2f650ab96111d8448efa539b88abb4f4447468db0
+
+kjv_text_pkg=bible-kjv-text=4.38
+kjv_prog_pkg=bible-kjv=4.38
+# usr/lib/bible.data, and the decoded text
+kjv_data_sha256=6c746c2acc8a34bfded980883ff1701a5d68934a1c853ebf88a07b978fe0ae0e
+kjv_sha256=b5c4940bcfeee072c0935b5200d0f9d88a00a0199cb0961d16133458fcdfae5d
+# the bible program needs libreadline.so.8; fetched only where it is missing
+readline_pkg=libreadline8=8.2-1.3
+
+web_pkg=sword-text-web=426.0-1
+# the module's folder (ot/nt .bzs .bzv .bzz), and the decoded text
+web_mod_sha256=3085a32dcb5ed8486a6cd1ed99149415bdc72aa09cf388eeaa1331ba2b05f9f5
+web_sha256=47118f6bfa42c765064e69e2b9481e5a1830e8519aa878e4170cf3387780a2c3
+
+sklearn_pkg=python3-sklearn=1.2.1+dfsg-1
+digits_gz_sha256=46abec6b12486ad9e51943373abcf22bbea1b5a51a1619b361570d8893f1464a
+digits_sha256=6ebb3d2fee246a4e99363262ddf8a00a3c41bee6014c373ed9d9216ba7f651b8
+breast_cancer_sha256=fed3eb72d0575ef6192293f5093c6e801b1476b577d0386bf4455504522172ed
+iris_sha256=f13ffa8fdd56fd8e6c8d16d4081a3fbd3114bcd0aae4256c43205169cd9d1449
+wine_sha256=10e8a802908b34f86e5da8ce962f3c806694bc98450a18f61851af59f324bede
 
 log() { echo "fetch-data.sh: $*" >&2; }
 die() { log "$*"; exit 1; }
 
 usage() {
-    echo "usage: scripts/fetch-data.sh [gcide | gcide-xN]..." >&2
+    echo "usage: scripts/fetch-data.sh [gcide | gcide-xN | american |" \
+        "british | american-huge | words | fortunes | kjv | web | bibles |" \
+        "digits | breast-cancer | iris | wine]..." >&2
     exit 2
 }
 
 sha_of() { sha256sum "$1" | cut -d' ' -f1; }
+
+# The checksum of a folder: of the sha256sum listing of its files.
+dir_sha_of() {
+    (cd "$1" && find . -maxdepth 1 -type f -printf '%f\n' | LC_ALL=C sort |
+        xargs sha256sum | sha256sum | cut -d' ' -f1)
+}
+
+# True when file $1 exists and has sha256 $2.
+is_cached() { [[ -f $1 && $(sha_of "$1") == "$2" ]]; }
 
 tmpdirs=()
 cleanup() {
@@ -58,50 +115,62 @@ as_root() {
     fi
 }
 
-# Downloads the pinned .deb into the current directory. As root, apt drops to
-# the _apt user for downloads, which cannot write to a private temp folder;
-# the sandbox is turned off for this one download instead. Retries once after
-# refreshing the package lists, which a fresh machine may not have.
+# Downloads the pinned .deb $1 (PKG=VERSION) into the current directory. As
+# root, apt drops to the _apt user for downloads, which cannot write to a
+# private temp folder; the sandbox is turned off for this one download
+# instead. Retries once after refreshing the package lists, which a fresh
+# machine may not have.
 apt_download() {
     local opts=(-q)
     if [[ $(id -u) == 0 ]]; then
         opts+=(-o APT::Sandbox::User=root)
     fi
-    if apt-get "${opts[@]}" download "$pkg=$version" >&2; then
+    if apt-get "${opts[@]}" download "$1" >&2; then
         return 0
     fi
     log "apt-get download failed; refreshing the package lists and retrying"
     as_root apt-get update -qq >&2
-    apt-get "${opts[@]}" download "$pkg=$version" >&2
+    apt-get "${opts[@]}" download "$1" >&2
 }
+
+# Downloads the pinned package $1 (PKG=VERSION) and extracts it into a new
+# temporary folder, whose path is left in $deb_root.
+fetch_deb() {
+    local debs tmp
+    command -v apt-get >/dev/null 2>&1 || die "apt-get not found (Debian needed)"
+    new_tmpdir
+    log "downloading ${1%%=*} ${1#*=}"
+    (cd "$tmp" && apt_download "$1")
+    debs=("$tmp"/*.deb)
+    [[ -f ${debs[0]} ]] || die "apt-get download of $1 left no .deb"
+    dpkg-deb -x "${debs[0]}" "$tmp/x"
+    deb_root=$tmp/x
+}
+
+# Checks that $1 (a path inside the extracted package $3) has sha256 $2.
+verify() {
+    [[ -f $1 ]] || die "${3%%=*} ${3#*=} has no ${1#"$deb_root"/}"
+    if [[ $(sha_of "$1") != "$2" ]]; then
+        die "checksum mismatch for ${1##*/} of ${3%%=*} (expected $2)"
+    fi
+}
+
+# ---- GCIDE ----
 
 # Leaves a verified data-cache/gcide.dict.dz.
 fetch_dz() {
-    local dz=$cache/gcide.dict.dz debs got tmp
-    if [[ -f $dz && $(sha_of "$dz") == "$dz_sha256" ]]; then
-        return 0
-    fi
-    command -v apt-get >/dev/null 2>&1 || die "apt-get not found (Debian needed)"
-    new_tmpdir
-    log "downloading $pkg $version"
-    (cd "$tmp" && apt_download)
-    debs=("$tmp"/*.deb)
-    [[ -f ${debs[0]} ]] || die "apt-get download left no .deb"
-    dpkg-deb -x "${debs[0]}" "$tmp/x"
-    got=$tmp/x/usr/share/dictd/gcide.dict.dz
-    [[ -f $got ]] || die "$pkg $version has no usr/share/dictd/gcide.dict.dz"
-    if [[ $(sha_of "$got") != "$dz_sha256" ]]; then
-        die "checksum mismatch for gcide.dict.dz (expected $dz_sha256)"
-    fi
+    local dz=$cache/gcide.dict.dz got
+    is_cached "$dz" "$dz_sha256" && return 0
+    fetch_deb "$gcide_pkg"
+    got=$deb_root/usr/share/dictd/gcide.dict.dz
+    verify "$got" "$dz_sha256" "$gcide_pkg"
     mv "$got" "$dz"
 }
 
 # Leaves a verified data-cache/gcide.txt.
-fetch_txt() {
+fetch_gcide() {
     local txt=$cache/gcide.txt tmp
-    if [[ -f $txt && $(sha_of "$txt") == "$txt_sha256" ]]; then
-        return 0
-    fi
+    is_cached "$txt" "$txt_sha256" && return 0
     fetch_dz
     new_tmpdir
     log "decompressing gcide.dict.dz"
@@ -128,13 +197,218 @@ make_copies() {
     mv "$tmp/out.txt" "$out"
 }
 
+# ---- word lists ----
+
+# Leaves data-cache/words/$2 from package $1 (checksum $3).
+fetch_word_list() {
+    local pkg=$1=$words_version out=$cache/words/$2 got
+    is_cached "$out" "$3" && return 0
+    fetch_deb "$pkg"
+    got=$deb_root/usr/share/dict/$2
+    verify "$got" "$3" "$pkg"
+    mkdir -p "$cache/words"
+    mv "$got" "$out"
+}
+
+# ---- fortunes ----
+
+# Leaves data-cache/fortunes/ with the topic files (not the .dat indexes
+# and not the .u8 links to the same files).
+fetch_fortunes() {
+    local out=$cache/fortunes src tmp
+    if [[ -d $out && $(dir_sha_of "$out") == "$fortunes_sha256" ]]; then
+        return 0
+    fi
+    fetch_deb "$fortunes_pkg"
+    src=$deb_root/usr/share/games/fortunes
+    [[ -d $src ]] || die "$fortunes_pkg has no usr/share/games/fortunes"
+    new_tmpdir
+    mkdir "$tmp/topics"
+    find "$src" -maxdepth 1 -type f ! -name '*.dat' \
+        -exec mv -t "$tmp/topics" {} +
+    if [[ $(dir_sha_of "$tmp/topics") != "$fortunes_sha256" ]]; then
+        die "checksum mismatch for the fortunes (expected $fortunes_sha256)"
+    fi
+    rm -rf "$out"
+    mv "$tmp/topics" "$out"
+}
+
+# ---- the King James Bible ----
+
+# Leaves data-cache/bible/kjv.txt: the verses from Genesis 1:1 to
+# Revelation 22:21 as the bible program prints them ("Ge1:1 In the
+# beginning..."), a verse a line, without the reference.
+fetch_kjv() {
+    local out=$cache/bible/kjv.txt data prog libdir= tmp
+    is_cached "$out" "$kjv_sha256" && return 0
+    fetch_deb "$kjv_text_pkg"
+    data=$deb_root/usr/lib/bible.data
+    verify "$data" "$kjv_data_sha256" "$kjv_text_pkg"
+    fetch_deb "$kjv_prog_pkg"
+    prog=$deb_root/usr/bin/bible
+    [[ -x $prog ]] || die "$kjv_prog_pkg has no usr/bin/bible"
+    if ldd "$prog" 2>/dev/null |
+        grep 'libreadline.*not found' >/dev/null; then
+        fetch_deb "$readline_pkg"
+        libdir=$(find "$deb_root" -name 'libreadline.so.8' -printf '%h\n' |
+            head -n 1)
+        [[ -n $libdir ]] || die "$readline_pkg has no libreadline.so.8"
+    fi
+    new_tmpdir
+    log "decoding the King James Bible"
+    HOME=$tmp LD_LIBRARY_PATH=$libdir \
+        "$prog" -p "$(dirname "$data")" -f Gen1:1-Rev22:21 |
+        sed 's/^[^ ]* //' >"$tmp/kjv.txt"
+    if [[ $(sha_of "$tmp/kjv.txt") != "$kjv_sha256" ]]; then
+        die "checksum mismatch for kjv.txt (expected $kjv_sha256)"
+    fi
+    mkdir -p "$cache/bible"
+    mv "$tmp/kjv.txt" "$out"
+}
+
+# ---- the World English Bible ----
+
+# Prints the verses of the SWORD zText module in folder $1, one a line, for
+# the 66 books of the KJV's canon in its order. A zText module is, per
+# testament (ot, nt): .bzs, 12 bytes a block (offset, compressed size and
+# size, little-endian u32) into .bzz, which holds zlib streams; .bzv, 10
+# bytes an entry in versification order (block u32, offset in the block
+# u32, size u16). An entry holds OSIS XML: a chapter's heading entry carries
+# <chapter sID="Book.N"/>, and the entries after it are its verses (and the
+# end of a book's introduction). Footnotes and headings (<note>, <title>)
+# are dropped, tags stripped, entities decoded and spaces collapsed;
+# adjacent <w> words get a space (a footnote can sit between two).
+decode_sword() {
+    local py=python3
+    [[ -x /usr/bin/python3 ]] && py=/usr/bin/python3
+    "$py" - "$1" <<'PY'
+import html, re, struct, sys, zlib
+
+CANON = """Gen Exod Lev Num Deut Josh Judg Ruth 1Sam 2Sam 1Kgs 2Kgs 1Chr 2Chr
+Ezra Neh Esth Job Ps Prov Eccl Song Isa Jer Lam Ezek Dan Hos Joel Amos Obad
+Jonah Mic Nah Hab Zeph Hag Zech Mal Matt Mark Luke John Acts Rom 1Cor 2Cor
+Gal Eph Phil Col 1Thess 2Thess 1Tim 2Tim Titus Phlm Heb Jas 1Pet 2Pet 1John
+2John 3John Jude Rev""".split()
+CHAPTER = re.compile(r'<chapter\b[^>]*\bsID="([^".]+)\.\d+"')
+DROP = re.compile(r"<(note|title)\b[^>]*>.*?</\1>", re.S)
+TAG = re.compile(r"<[^>]*>")
+
+verses = {b: [] for b in CANON}
+for part in ("ot", "nt"):
+    def read(ext):
+        with open(f"{sys.argv[1]}/{part}.{ext}", "rb") as f:
+            return f.read()
+    bzs, bzv, bzz = read("bzs"), read("bzv"), read("bzz")
+    blocks = []
+    for i in range(len(bzs) // 12):
+        off, csize, size = struct.unpack_from("<III", bzs, 12 * i)
+        block = zlib.decompress(bzz[off:off + csize])
+        if len(block) != size:
+            sys.exit(f"{part}.bzz: block {i} has {len(block)} bytes, not {size}")
+        blocks.append(block)
+    book = None
+    for i in range(len(bzv) // 10):
+        b, off, size = struct.unpack_from("<IIH", bzv, 10 * i)
+        x = blocks[b][off:off + size].decode("utf-8")
+        m = CHAPTER.search(x)
+        if m:
+            book = m.group(1)
+        elif book in verses:
+            x = re.sub(r"</w>(?=<w\b)", "</w> ", DROP.sub("", x))
+            text = " ".join(html.unescape(TAG.sub("", x)).split())
+            if text:
+                verses[book].append(text)
+sys.stdout.write("".join(v + "\n" for b in CANON for v in verses[b]))
+PY
+}
+
+# Leaves data-cache/bible/web.txt.
+fetch_web() {
+    local out=$cache/bible/web.txt mod tmp
+    is_cached "$out" "$web_sha256" && return 0
+    fetch_deb "$web_pkg"
+    mod=$deb_root/usr/share/sword/modules/texts/ztext/engWEB2015eb
+    [[ -d $mod ]] || die "$web_pkg has no module engWEB2015eb"
+    if [[ $(dir_sha_of "$mod") != "$web_mod_sha256" ]]; then
+        die "checksum mismatch for the WEB module (expected $web_mod_sha256)"
+    fi
+    new_tmpdir
+    log "decoding the World English Bible"
+    decode_sword "$mod" >"$tmp/web.txt"
+    if [[ $(sha_of "$tmp/web.txt") != "$web_sha256" ]]; then
+        die "checksum mismatch for web.txt (expected $web_sha256)"
+    fi
+    mkdir -p "$cache/bible"
+    mv "$tmp/web.txt" "$out"
+}
+
+# ---- scikit-learn's bundled data ----
+
+# Leaves data-cache/sklearn/ with digits.csv (decompressed),
+# breast_cancer.csv, iris.csv and wine_data.csv.
+fetch_sklearn() {
+    local out=$cache/sklearn src
+    if is_cached "$out/digits.csv" "$digits_sha256" &&
+        is_cached "$out/breast_cancer.csv" "$breast_cancer_sha256" &&
+        is_cached "$out/iris.csv" "$iris_sha256" &&
+        is_cached "$out/wine_data.csv" "$wine_sha256"; then
+        return 0
+    fi
+    fetch_deb "$sklearn_pkg"
+    src=$deb_root/usr/lib/python3/dist-packages/sklearn/datasets/data
+    verify "$src/digits.csv.gz" "$digits_gz_sha256" "$sklearn_pkg"
+    verify "$src/breast_cancer.csv" "$breast_cancer_sha256" "$sklearn_pkg"
+    verify "$src/iris.csv" "$iris_sha256" "$sklearn_pkg"
+    verify "$src/wine_data.csv" "$wine_sha256" "$sklearn_pkg"
+    zcat "$src/digits.csv.gz" >"$src/digits.csv"
+    verify "$src/digits.csv" "$digits_sha256" "$sklearn_pkg"
+    mkdir -p "$out"
+    mv "$src/digits.csv" "$src/breast_cancer.csv" "$src/iris.csv" \
+        "$src/wine_data.csv" "$out/"
+}
+
+# Fetches set $1 and prints its path(s).
+fetch_set() {
+    case $1 in
+    gcide | gcide-x1) fetch_gcide; echo "$cache/gcide.txt" ;;
+    gcide-x*)
+        fetch_gcide
+        make_copies "${1#gcide-x}"
+        echo "$cache/gcide-${1#gcide-}.txt"
+        ;;
+    american)
+        fetch_word_list wamerican american-english "$american_sha256"
+        echo "$cache/words/american-english"
+        ;;
+    british)
+        fetch_word_list wbritish british-english "$british_sha256"
+        echo "$cache/words/british-english"
+        ;;
+    american-huge)
+        fetch_word_list wamerican-huge american-english-huge \
+            "$american_huge_sha256"
+        echo "$cache/words/american-english-huge"
+        ;;
+    words) fetch_set american; fetch_set british; fetch_set american-huge ;;
+    fortunes) fetch_fortunes; echo "$cache/fortunes" ;;
+    kjv) fetch_kjv; echo "$cache/bible/kjv.txt" ;;
+    web) fetch_web; echo "$cache/bible/web.txt" ;;
+    bibles) fetch_set kjv; fetch_set web ;;
+    digits) fetch_sklearn; echo "$cache/sklearn/digits.csv" ;;
+    breast-cancer) fetch_sklearn; echo "$cache/sklearn/breast_cancer.csv" ;;
+    iris) fetch_sklearn; echo "$cache/sklearn/iris.csv" ;;
+    wine) fetch_sklearn; echo "$cache/sklearn/wine_data.csv" ;;
+    esac
+}
+
 targets=("$@")
 if ((${#targets[@]} == 0)); then
     targets=(gcide)
 fi
 for t in "${targets[@]}"; do
     case $t in
-    gcide) ;;
+    gcide | american | british | american-huge | words | fortunes | kjv | \
+        web | bibles | digits | breast-cancer | iris | wine) ;;
     gcide-x*) [[ ${t#gcide-x} =~ ^[1-9][0-9]*$ ]] || usage ;;
     -h | --help) usage ;;
     *) log "unknown data set: $t"; usage ;;
@@ -146,13 +420,6 @@ mkdir -p "$cache"
 exec 9>"$cache/.lock"
 flock 9
 
-fetch_txt
 for t in "${targets[@]}"; do
-    case $t in
-    gcide | gcide-x1) echo "$cache/gcide.txt" ;;
-    gcide-x*)
-        make_copies "${t#gcide-x}"
-        echo "$cache/gcide-${t#gcide-}.txt"
-        ;;
-    esac
+    fetch_set "$t"
 done
