@@ -4,28 +4,22 @@
  * Executables are fetched from drivers on threads of their own, whose
  * results are posted back to the loop. Executors are started with
  * posix_spawn, each in its own process group, so that one kill ends an
- * executor and whatever it started. Work directory layout:
+ * executor and whatever it started. Submitted drivers are
+ * worker_drivers.c's. Work directory layout:
  *
  *   WORK/bin/<exe_hash>            executables, mode 0755
  *   WORK/<app>/exec-<n>/           an executor's EMBER_WORK_DIR
  *   WORK/<app>/exec-<n>/stdout     its output and errors
  *   WORK/<app>/exec-<n>/stderr
  *   WORK/<app>/replicas/rdd-<r>-<p> second copies of cached blocks
- *   WORK/drivers/<id>/             a submitted driver's folder (its
- *                                  working directory; kept after it ends)
- *   WORK/drivers/<id>/output       its stdout and stderr, interleaved
- *
- * A submitted driver's files come from the master (GET_BINARY); its
- * output goes through a pipe that a thread of its own reads and posts to
- * the loop, which writes it to the output file and sends it to the master
- * (DRIVER_OUTPUT), then reports its end (DRIVER_EXITED).
+ *   WORK/drivers/<id>/             a submitted driver's folder
+ *                                  (worker_drivers.c)
  */
 #include "worker.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <pthread.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -43,19 +37,9 @@
 #include "runtime/mem.h"
 #include "scheduler/net/client.h"
 #include "scheduler/net/net.h"
+#include "worker_int.h"
 
 extern char **environ;
-
-/* Milliseconds to connect to a driver for its executable, and to wait for
- * it. */
-#define FETCH_CONNECT_MS 10000
-#define FETCH_RECV_MS 120000
-
-/* Bytes of a driver's output read at once, and most bytes of it read but
- * not yet sent to the master (beyond them the reader waits, and so, once
- * its pipe is full, does the driver). */
-#define DRIVER_CHUNK 65536
-#define DRIVER_MAX_INFLIGHT ((size_t)8 << 20)
 
 /* A LAUNCH: one executor to start. */
 typedef struct wlaunch {
@@ -69,14 +53,14 @@ typedef struct wlaunch {
 } wlaunch;
 
 /* A running executor. */
-typedef struct wexec {
+struct em__wexec {
     char app[128];
     int64_t exec;
     pid_t pid; /* also its process group */
-} wexec;
+};
 
 /* An executable being fetched, and the launches waiting for it. */
-typedef struct wfetch {
+struct em__wfetch {
     struct em__worker *w;
     pthread_t thread;
     char hash[65];
@@ -87,70 +71,11 @@ typedef struct wfetch {
     size_t bytes;      /* the executable's size */
     wlaunch *pending;  /* launches waiting for it */
     size_t npending, cpending;
-} wfetch;
-
-/* A submitted driver this worker runs, or fetches the files of. */
-typedef struct wdriver {
-    struct em__worker *w;
-    char id[128];
-    char exe_hash[65];      /* its executable (or the `ember` binary) */
-    char script_hash[65];   /* its Lua script; "" for a C driver */
-    char exe_name[128];     /* argv[0] of a C driver */
-    char script_name[128];  /* the script's file name in its folder */
-    char *args;             /* nargs NUL-terminated strings in a row */
-    size_t args_bytes;
-    uint32_t nargs;
-    pthread_t thread;       /* the fetch, then the output reader */
-    bool has_thread;        /* thread is to be joined */
-    em_status fetch_st;     /* the fetch's outcome */
-    char msg[256];          /* its error message */
-    pid_t pid;              /* also its process group; 0 until started */
-    int out_fd;             /* the read end of its output pipe, or -1 */
-    int log_fd;             /* WORK/drivers/ID/output, or -1 */
-    atomic_bool is_exited;  /* reaped: the reader stops when it is quiet */
-    atomic_bool is_abandoned; /* the worker stops: the reader ends now */
-    atomic_size_t inflight; /* output read and not yet sent */
-    bool is_reaped;         /* wait_status is its exit */
-    bool is_drained;        /* its output was read to the end */
-    bool is_kill_asked;     /* DRIVER_KILL came */
-    int wait_status;
-    em__timer *kill_timer;  /* SIGKILL after the grace of a SIGTERM */
-} wdriver;
-
-struct em__worker {
-    const em__worker_opts *o;
-    em__loop *loop;
-    em__server *blocks;     /* the block server */
-    int block_port;
-    char id[128];
-    char host[256];         /* the block server's host */
-    char work[PATH_MAX];    /* the work directory, absolute */
-    em_arena *arena;        /* bodies being built */
-    em__conn *master;       /* the master link, NULL while down */
-    bool is_registered;     /* the master welcomed this connection */
-    bool is_down_logged;    /* "master unreachable" was logged */
-    em__timer *retry;       /* reconnects to the master */
-    em__timer *heartbeat;   /* WORKER_HEARTBEAT while registered */
-    em__timer *reaper;      /* waitpid for ended executors */
-    wexec *execs;
-    size_t nexecs, cexecs;
-    wfetch **fetches;
-    size_t nfetches, cfetches;
-    char (*appdirs)[128];   /* applications whose folder this worker made */
-    size_t nappdirs, cappdirs;
-    wdriver **drivers;      /* submitted drivers here */
-    size_t ndrivers, cdrivers;
-    atomic_size_t master_queued; /* bytes queued to the master, for the
-                                    drivers' readers */
-    bool is_stopping;
 };
 
 /* ---- log and small helpers ---- */
 
-static void wlog(em__worker *w, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void wlog(em__worker *w, const char *fmt, ...)
+void em__worker_log(em__worker *w, const char *fmt, ...)
 {
     char line[1024];
     va_list ap;
@@ -164,7 +89,7 @@ static void wlog(em__worker *w, const char *fmt, ...)
 }
 
 /* Sends the fields of msg to c; a failure closes c. */
-static void send_msg(em__worker *w, em__conn *c, int type, em__msg *msg)
+void em__worker_send(em__worker *w, em__conn *c, int type, em__msg *msg)
 {
     em_val body;
 
@@ -176,10 +101,7 @@ static void send_msg(em__worker *w, em__conn *c, int type, em__msg *msg)
 
 /* snprintf for paths and messages that may be cut: a cut one is still
  * NUL-terminated (and then fails where it is used). */
-static void pathf(char *buf, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void pathf(char *buf, size_t cap, const char *fmt, ...)
+void em__worker_pathf(char *buf, size_t cap, const char *fmt, ...)
 {
     va_list ap;
 
@@ -189,7 +111,7 @@ static void pathf(char *buf, size_t cap, const char *fmt, ...)
 }
 
 /* "exit 3", "signal 9" for a wait status. */
-static void format_status(int st, char *buf, size_t cap)
+void em__worker_format_status(int st, char *buf, size_t cap)
 {
     if (WIFEXITED(st))
         snprintf(buf, cap, "exit %d", WEXITSTATUS(st));
@@ -227,20 +149,18 @@ static void report_exit(em__worker *w, const char *app, int64_t exec,
 {
     em__msg msg;
 
-    wlog(w, "executor %lld of %s: %s", (long long)exec, app, status);
+    em__worker_log(w, "executor %lld of %s: %s", (long long)exec, app, status);
     if (w->master == NULL || !w->is_registered) {
-        wlog(w, "the master is not connected: it will not hear of it");
+        em__worker_log(w, "the master is not connected: it will not hear "
+                          "of it");
         return;
     }
     em__msg_init(&msg);
     em__msg_put(&msg, "app", em_cstr(app));
     em__msg_put(&msg, "exec", em_int(exec));
     em__msg_put(&msg, "status", em_cstr(status));
-    send_msg(w, w->master, EM__MSG_EXEC_EXITED, &msg);
+    em__worker_send(w, w->master, EM__MSG_EXEC_EXITED, &msg);
 }
-
-static bool reap_driver(em__worker *w, pid_t pid, int st);
-static void free_driver(wdriver *d);
 
 /* Reaps every executor and driver that ended. */
 static void on_reap(void *arg)
@@ -252,15 +172,15 @@ static void on_reap(void *arg)
     while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
         char status[64];
 
-        if (reap_driver(w, pid, st))
+        if (em__worker_reap_driver(w, pid, st))
             continue;
         for (size_t i = 0; i < w->nexecs; i++) {
-            wexec e = w->execs[i];
+            em__wexec e = w->execs[i];
 
             if (e.pid != pid)
                 continue;
             w->execs[i] = w->execs[--w->nexecs];
-            format_status(st, status, sizeof(status));
+            em__worker_format_status(st, status, sizeof(status));
             report_exit(w, e.app, e.exec, status);
             break;
         }
@@ -281,20 +201,10 @@ static void note_appdir(em__worker *w, const char *app)
     snprintf(w->appdirs[w->nappdirs++], sizeof(*w->appdirs), "%s", app);
 }
 
-/* The executor's added environment, in an allocated block: 9 strings. */
-#define ENV_VARS 9
-#define ENV_BYTES (PATH_MAX + 64)
-
-typedef struct spawn_env {
-    char kv[ENV_VARS][ENV_BYTES]; /* "NAME=value" */
-    char **envp;                  /* environ without ours, then ours */
-    size_t nenvp;                 /* entries of envp, NULL included */
-} spawn_env;
-
 /* True when s ("NAME=value") sets one of the variables in env->kv. */
-static bool is_ours(const spawn_env *env, const char *s)
+static bool is_ours(const em__spawn_env *env, const char *s)
 {
-    for (int i = 0; i < ENV_VARS; i++) {
+    for (int i = 0; i < EM__WORKER_ENV_VARS; i++) {
         size_t n = strcspn(env->kv[i], "=") + 1;
         if (strncmp(s, env->kv[i], n) == 0)
             return true;
@@ -302,35 +212,36 @@ static bool is_ours(const spawn_env *env, const char *s)
     return false;
 }
 
-/* Builds the executor's environment. */
+/* Builds the executor's environment: all EM__WORKER_ENV_VARS strings of
+ * env->kv are set. */
 static em_status make_env(em__worker *w, const wlaunch *l, const char *dir,
-                          spawn_env *env)
+                          em__spawn_env *env)
 {
+    const size_t cap = sizeof(env->kv[0]);
     size_t n = 0, k = 0;
 
-    snprintf(env->kv[0], ENV_BYTES, "EMBER_EXECUTOR=%s:%d", l->driver_host,
+    snprintf(env->kv[0], cap, "EMBER_EXECUTOR=%s:%d", l->driver_host,
              l->driver_port);
-    snprintf(env->kv[1], ENV_BYTES, "EMBER_APP_ID=%s", l->app);
-    snprintf(env->kv[2], ENV_BYTES, "EMBER_EXECUTOR_ID=%lld",
-             (long long)l->exec);
-    snprintf(env->kv[3], ENV_BYTES, "EMBER_WORKER_ID=%s", w->id);
-    snprintf(env->kv[4], ENV_BYTES, "EMBER_WORK_DIR=%s", dir);
-    snprintf(env->kv[5], ENV_BYTES, "EMBER_EXECUTOR_CORES=%lld",
+    snprintf(env->kv[1], cap, "EMBER_APP_ID=%s", l->app);
+    snprintf(env->kv[2], cap, "EMBER_EXECUTOR_ID=%lld", (long long)l->exec);
+    snprintf(env->kv[3], cap, "EMBER_WORKER_ID=%s", w->id);
+    snprintf(env->kv[4], cap, "EMBER_WORK_DIR=%s", dir);
+    snprintf(env->kv[5], cap, "EMBER_EXECUTOR_CORES=%lld",
              (long long)l->cores);
-    snprintf(env->kv[6], ENV_BYTES, "EMBER_EXECUTOR_MEMORY=%lld",
+    snprintf(env->kv[6], cap, "EMBER_EXECUTOR_MEMORY=%lld",
              (long long)l->memory);
-    snprintf(env->kv[7], ENV_BYTES, "EMBER_BLOCK_SERVER=%s:%d", w->host,
+    snprintf(env->kv[7], cap, "EMBER_BLOCK_SERVER=%s:%d", w->host,
              w->block_port);
-    snprintf(env->kv[8], ENV_BYTES, "EMBER_SECRET_FILE=%s", w->o->secret_path);
+    snprintf(env->kv[8], cap, "EMBER_SECRET_FILE=%s", w->o->secret_path);
     while (environ[n] != NULL)
         n++;
-    env->nenvp = n + ENV_VARS + 1;
+    env->nenvp = n + EM__WORKER_ENV_VARS + 1;
     if ((env->envp = em__mem_calloc(env->nenvp, sizeof(char *))) == NULL)
         return EM_ENOMEM;
     for (size_t i = 0; i < n; i++)
         if (!is_ours(env, environ[i]))
             env->envp[k++] = environ[i];
-    for (int i = 0; i < ENV_VARS; i++)
+    for (int i = 0; i < EM__WORKER_ENV_VARS; i++)
         env->envp[k++] = env->kv[i];
     return EM_OK;
 }
@@ -347,8 +258,8 @@ static int spawn(const char *path, const char *dir, char **envp, pid_t *pid)
     sigset_t none, dflt;
     int rc;
 
-    pathf(out, sizeof(out), "%s/stdout", dir);
-    pathf(err, sizeof(err), "%s/stderr", dir);
+    em__worker_pathf(out, sizeof(out), "%s/stdout", dir);
+    em__worker_pathf(err, sizeof(err), "%s/stderr", dir);
     sigemptyset(&none);
     sigemptyset(&dflt);
     sigaddset(&dflt, SIGPIPE);
@@ -378,11 +289,12 @@ static int spawn(const char *path, const char *dir, char **envp, pid_t *pid)
 static em_status make_exec_dir(em__worker *w, const wlaunch *l, char *dir,
                                size_t cap)
 {
-    pathf(dir, cap, "%s/%s", w->work, l->app);
+    em__worker_pathf(dir, cap, "%s/%s", w->work, l->app);
     if (em__daemon_mkdir(dir, 0700) != EM_OK)
         return EM_EIO;
     note_appdir(w, l->app);
-    pathf(dir, cap, "%s/%s/exec-%lld", w->work, l->app, (long long)l->exec);
+    em__worker_pathf(dir, cap, "%s/%s/exec-%lld", w->work, l->app,
+                     (long long)l->exec);
     return em__daemon_mkdir(dir, 0700);
 }
 
@@ -390,23 +302,24 @@ static em_status make_exec_dir(em__worker *w, const wlaunch *l, char *dir,
 static void start_exec(em__worker *w, const wlaunch *l)
 {
     char dir[PATH_MAX], path[PATH_MAX], why[512];
-    spawn_env *env = em__mem_alloc(sizeof(*env));
+    em__spawn_env *env = em__mem_alloc(sizeof(*env));
     pid_t pid;
     int rc;
 
-    pathf(path, sizeof(path), "%s/bin/%s", w->work, l->hash);
+    em__worker_pathf(path, sizeof(path), "%s/bin/%s", w->work, l->hash);
     if (env == NULL || em__mem_grow((void **)&w->execs, &w->cexecs,
                                     w->nexecs + 1, sizeof(*w->execs)) != 0 ||
         make_exec_dir(w, l, dir, sizeof(dir)) != EM_OK ||
         make_env(w, l, dir, env) != EM_OK) {
-        pathf(why, sizeof(why), "failed to start: %s", em_last_error());
+        em__worker_pathf(why, sizeof(why), "failed to start: %s",
+                         em_last_error());
         goto out_report;
     }
     rc = spawn(path, dir, env->envp, &pid);
     em__mem_free(env->envp, env->nenvp * sizeof(char *));
     if (rc != 0) {
-        pathf(why, sizeof(why), "failed to start %s: %s", path,
-                 strerror(rc));
+        em__worker_pathf(why, sizeof(why), "failed to start %s: %s", path,
+                         strerror(rc));
         goto out_report;
     }
     em__mem_free(env, sizeof(*env));
@@ -414,8 +327,8 @@ static void start_exec(em__worker *w, const wlaunch *l)
     w->execs[w->nexecs].exec = l->exec;
     snprintf(w->execs[w->nexecs].app, sizeof(w->execs[0].app), "%s", l->app);
     w->nexecs++;
-    wlog(w, "started executor %lld of %s (pid %d)", (long long)l->exec,
-         l->app, (int)pid);
+    em__worker_log(w, "started executor %lld of %s (pid %d)",
+                   (long long)l->exec, l->app, (int)pid);
     return;
 
 out_report:
@@ -427,14 +340,14 @@ out_report:
 
 /* Writes n bytes to a temporary file in bin, checks its hash and renames
  * it to bin/<hash>. */
-static em_status store_binary(const char *bin, const char *hash,
-                              const void *p, size_t n)
+em_status em__worker_store_binary(const char *bin, const char *hash,
+                                  const void *p, size_t n)
 {
     char tmp[PATH_MAX], final[PATH_MAX], got[65];
     int fd, e;
 
-    pathf(tmp, sizeof(tmp), "%s/.fetch-XXXXXX", bin);
-    pathf(final, sizeof(final), "%s/%s", bin, hash);
+    em__worker_pathf(tmp, sizeof(tmp), "%s/.fetch-XXXXXX", bin);
+    em__worker_pathf(final, sizeof(final), "%s/%s", bin, hash);
     if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0)
         return em__err(EM_EIO, "cannot create a file in %s: %s", bin,
                        strerror(errno));
@@ -463,7 +376,7 @@ static em_status store_binary(const char *bin, const char *hash,
 }
 
 /* GET_BINARY from the driver, on the fetch's thread. */
-static em_status fetch_binary(wfetch *f, em_arena *a)
+static em_status fetch_binary(em__wfetch *f, em_arena *a)
 {
     em__sclient *sc;
     em__msg msg;
@@ -473,14 +386,15 @@ static em_status fetch_binary(wfetch *f, em_arena *a)
     em_status st;
 
     sc = em__sclient_connect(f->driver_host, f->driver_port, &f->w->o->key,
-                             FETCH_CONNECT_MS);
+                             EM__WORKER_FETCH_CONNECT_MS);
     if (sc == NULL)
         return em__err(EM_EIO, "%s", em_last_error());
     em__msg_init(&msg);
     em__msg_put(&msg, "hash", em_cstr(f->hash));
     if ((st = em__msg_done(&msg, a, &body)) != EM_OK ||
         (st = em__sclient_send(sc, EM__MSG_GET_BINARY, body)) != EM_OK ||
-        (st = em__sclient_recv(sc, a, &type, &body, FETCH_RECV_MS)) != EM_OK)
+        (st = em__sclient_recv(sc, a, &type, &body,
+                               EM__WORKER_FETCH_RECV_MS)) != EM_OK)
         goto out_close;
     data = em__msg_get(body, "data");
     if (type == EM__MSG_ERROR) {
@@ -492,9 +406,9 @@ static em_status fetch_binary(wfetch *f, em_arena *a)
         st = em__err(EM_EPROTO, "the driver answered GET_BINARY with %s",
                      em__msg_name(type));
     } else {
-        pathf(bin, sizeof(bin), "%s/bin", f->w->work);
+        em__worker_pathf(bin, sizeof(bin), "%s/bin", f->w->work);
         f->bytes = data.len;
-        st = store_binary(bin, f->hash, data.u.bytes, data.len);
+        st = em__worker_store_binary(bin, f->hash, data.u.bytes, data.len);
     }
 out_close:
     em__sclient_close(sc);
@@ -507,7 +421,7 @@ static void fetch_done(void *arg);
  * being destroyed, the worker's shutdown joins the thread and frees f. */
 static void *fetch_main(void *arg)
 {
-    wfetch *f = arg;
+    em__wfetch *f = arg;
     em_arena *a = em_arena_create();
 
     f->st = a != NULL ? fetch_binary(f, a) : EM_ENOMEM;
@@ -518,7 +432,7 @@ static void *fetch_main(void *arg)
     return NULL;
 }
 
-static void free_fetch(wfetch *f)
+static void free_fetch(em__wfetch *f)
 {
     em__mem_free(f->pending, f->cpending * sizeof(*f->pending));
     em__mem_free(f, sizeof(*f));
@@ -527,7 +441,7 @@ static void free_fetch(wfetch *f)
 /* A fetch ended: start (or fail) the launches that waited for it. */
 static void fetch_done(void *arg)
 {
-    wfetch *f = arg;
+    em__wfetch *f = arg;
     em__worker *w = f->w;
     char why[400];
 
@@ -540,11 +454,12 @@ static void fetch_done(void *arg)
             break;
         }
     if (f->st == EM_OK)
-        wlog(w, "fetched executable %.12s... (%zu bytes) from %s:%d",
-             f->hash, f->bytes, f->driver_host, f->driver_port);
-    pathf(why, sizeof(why), "failed to start: cannot fetch the "
-             "executable from %s:%d: %s", f->driver_host, f->driver_port,
-             f->msg);
+        em__worker_log(w, "fetched executable %.12s... (%zu bytes) from %s:%d",
+                       f->hash, f->bytes, f->driver_host, f->driver_port);
+    em__worker_pathf(why, sizeof(why),
+                     "failed to start: cannot fetch the "
+                     "executable from %s:%d: %s",
+                     f->driver_host, f->driver_port, f->msg);
     for (size_t i = 0; i < f->npending; i++) {
         if (f->st == EM_OK)
             start_exec(w, &f->pending[i]);
@@ -557,7 +472,7 @@ static void fetch_done(void *arg)
 /* Queues l behind the fetch of its executable, starting one if none runs. */
 static em_status queue_fetch(em__worker *w, const wlaunch *l)
 {
-    wfetch *f = NULL;
+    em__wfetch *f = NULL;
     int rc;
 
     for (size_t i = 0; i < w->nfetches && f == NULL; i++)
@@ -579,632 +494,13 @@ static em_status queue_fetch(em__worker *w, const wlaunch *l)
                            strerror(rc));
         }
         w->fetches[w->nfetches++] = f;
-        wlog(w, "fetching executable %.12s... from %s:%d", l->hash,
-             l->driver_host, l->driver_port);
+        em__worker_log(w, "fetching executable %.12s... from %s:%d", l->hash,
+                       l->driver_host, l->driver_port);
     }
     if (em__mem_grow((void **)&f->pending, &f->cpending, f->npending + 1,
                      sizeof(*f->pending)) != 0)
         return EM_ENOMEM;
     f->pending[f->npending++] = *l;
-    return EM_OK;
-}
-
-/* ---- submitted drivers ---- */
-
-/* Reports a driver that ended (or never started) to the master and
- * forgets it: DRIVER_EXITED {id, status, exit}; exit_code < 0: none. */
-static void driver_done(em__worker *w, wdriver *d, const char *status,
-                        int exit_code)
-{
-    em__msg msg;
-
-    wlog(w, "driver %s: %s", d->id, status);
-    if (w->master != NULL && w->is_registered) {
-        em__msg_init(&msg);
-        em__msg_put(&msg, "id", em_cstr(d->id));
-        em__msg_put(&msg, "status", em_cstr(status));
-        if (exit_code >= 0)
-            em__msg_put(&msg, "exit", em_int(exit_code));
-        send_msg(w, w->master, EM__MSG_DRIVER_EXITED, &msg);
-    } else {
-        wlog(w, "the master is not connected: it will not hear of it");
-    }
-    em__timer_cancel(d->kill_timer);
-    for (size_t i = 0; i < w->ndrivers; i++)
-        if (w->drivers[i] == d) {
-            w->drivers[i] = w->drivers[--w->ndrivers];
-            break;
-        }
-    free_driver(d);
-}
-
-static void free_driver(wdriver *d)
-{
-    if (d->out_fd >= 0)
-        close(d->out_fd);
-    if (d->log_fd >= 0)
-        close(d->log_fd);
-    em__mem_free(d->args, d->args_bytes);
-    em__mem_free(d, sizeof(*d));
-}
-
-/* The driver's process ended and its output was read to the end. */
-static void driver_finish(em__worker *w, wdriver *d)
-{
-    char status[64];
-
-    format_status(d->wait_status, status, sizeof(status));
-    driver_done(w, d, status,
-                WIFEXITED(d->wait_status) ? WEXITSTATUS(d->wait_status) : -1);
-}
-
-/* A chunk of a driver's output, read on its reader thread. */
-typedef struct wchunk {
-    wdriver *d;
-    size_t n;
-    uint8_t data[];
-} wchunk;
-
-/* On the loop: the chunk goes to the driver's output file and the
- * master. */
-static void driver_chunk(void *arg)
-{
-    wchunk *ch = arg;
-    wdriver *d = ch->d;
-    em__worker *w = d->w;
-    em__msg msg;
-
-    if (!w->is_stopping) {
-        if (d->log_fd >= 0 && write(d->log_fd, ch->data, ch->n) < 0) {
-            wlog(w, "driver %s: cannot write its output file: %s", d->id,
-                 strerror(errno));
-            close(d->log_fd);
-            d->log_fd = -1;
-        }
-        if (w->master != NULL && w->is_registered) {
-            em__msg_init(&msg);
-            em__msg_put(&msg, "id", em_cstr(d->id));
-            em__msg_put(&msg, "data", em_bytes(ch->data, ch->n));
-            send_msg(w, w->master, EM__MSG_DRIVER_OUTPUT, &msg);
-        }
-    }
-    atomic_fetch_sub(&d->inflight, ch->n);
-    atomic_store(&w->master_queued, w->master != NULL
-                                        ? em__conn_queued_bytes(w->master)
-                                        : 0);
-    em__mem_free(ch, sizeof(*ch) + ch->n);
-}
-
-/* On the loop: the reader thread reached the end of the output. */
-static void driver_drained(void *arg)
-{
-    wdriver *d = arg;
-    em__worker *w = d->w;
-
-    if (w->is_stopping)
-        return; /* the shutdown joins and frees */
-    pthread_join(d->thread, NULL);
-    d->has_thread = false;
-    close(d->out_fd);
-    d->out_fd = -1;
-    d->is_drained = true;
-    if (d->is_reaped)
-        driver_finish(w, d);
-}
-
-/* The reader thread: the pipe of the driver's stdout and stderr, in
- * chunks posted to the loop, until its end (or, once the driver was
- * reaped, until it is quiet for a poll: a leftover child may hold it). */
-static void *driver_reader(void *arg)
-{
-    wdriver *d = arg;
-    em__worker *w = d->w;
-    uint8_t buf[DRIVER_CHUNK];
-
-    while (!atomic_load(&d->is_abandoned)) {
-        struct pollfd pfd = {d->out_fd, POLLIN, 0};
-        wchunk *ch;
-        ssize_t n;
-        int r;
-
-        if (atomic_load(&d->inflight) + atomic_load(&w->master_queued) >
-            DRIVER_MAX_INFLIGHT) {
-            usleep(10000); /* the master link is slow: so is the driver */
-            continue;
-        }
-        if ((r = poll(&pfd, 1, 200)) == 0 && atomic_load(&d->is_exited))
-            break;
-        if (r <= 0)
-            continue;
-        n = read(d->out_fd, buf, sizeof(buf));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        while ((ch = em__mem_alloc(sizeof(*ch) + (size_t)n)) == NULL &&
-               !atomic_load(&d->is_abandoned))
-            usleep(10000);
-        if (ch == NULL)
-            break;
-        memcpy(ch->data, buf, (size_t)n);
-        ch->d = d;
-        ch->n = (size_t)n;
-        atomic_fetch_add(&d->inflight, ch->n);
-        if (em__loop_post(w->loop, driver_chunk, ch) != EM_OK) {
-            em__mem_free(ch, sizeof(*ch) + ch->n);
-            break;
-        }
-    }
-    em__loop_post(w->loop, driver_drained, d);
-    return NULL;
-}
-
-/* GET_BINARY of hash from the master into WORK/bin, unless it is there. */
-static em_status fetch_from_master(em__worker *w, const char *hash,
-                                   em_arena *a)
-{
-    char bin[PATH_MAX + 8], path[PATH_MAX * 2];
-    em__sclient *sc;
-    em__msg msg;
-    em_val body, data;
-    int type;
-    em_status st;
-
-    pathf(bin, sizeof(bin), "%s/bin", w->work);
-    pathf(path, sizeof(path), "%s/%s", bin, hash);
-    if (access(path, R_OK) == 0)
-        return EM_OK;
-    sc = em__sclient_connect(w->o->master_host, w->o->master_port, &w->o->key,
-                             FETCH_CONNECT_MS);
-    if (sc == NULL)
-        return em__err(EM_EIO, "%s", em_last_error());
-    em__msg_init(&msg);
-    em__msg_put(&msg, "hash", em_cstr(hash));
-    if ((st = em__msg_done(&msg, a, &body)) != EM_OK ||
-        (st = em__sclient_send(sc, EM__MSG_GET_BINARY, body)) != EM_OK ||
-        (st = em__sclient_recv(sc, a, &type, &body, FETCH_RECV_MS)) != EM_OK)
-        goto out_close;
-    data = em__msg_get(body, "data");
-    if (type == EM__MSG_ERROR) {
-        em_val m = em__msg_get(body, "message");
-        st = em__err(EM_EIO, "the master answered: %.*s",
-                     m.type == EM_STR ? (int)m.len : 0,
-                     m.type == EM_STR ? m.u.s : "");
-    } else if (type != EM__MSG_BINARY || data.type != EM_BYTES) {
-        st = em__err(EM_EPROTO, "the master answered GET_BINARY with %s",
-                     em__msg_name(type));
-    } else {
-        st = store_binary(bin, hash, data.u.bytes, data.len);
-    }
-out_close:
-    em__sclient_close(sc);
-    return st;
-}
-
-static void driver_fetched(void *arg);
-
-/* The fetch thread of a driver: its executable and script. */
-static void *driver_fetch_main(void *arg)
-{
-    wdriver *d = arg;
-    em_arena *a = em_arena_create();
-
-    d->fetch_st = a == NULL ? EM_ENOMEM
-                            : fetch_from_master(d->w, d->exe_hash, a);
-    if (d->fetch_st == EM_OK && d->script_hash[0] != '\0') {
-        em__arena_reset(a);
-        d->fetch_st = fetch_from_master(d->w, d->script_hash, a);
-    }
-    if (d->fetch_st != EM_OK)
-        em__err_save(d->msg, sizeof(d->msg));
-    em_arena_destroy(a);
-    em__loop_post(d->w->loop, driver_fetched, d);
-    return NULL;
-}
-
-/* Variables a driver does not inherit from the worker: an executor's, and
- * the ones set for it. */
-static const char *const driver_unset[] = {
-    "EMBER_EXECUTOR", "EMBER_APP_ID", "EMBER_EXECUTOR_ID",
-    "EMBER_WORKER_ID", "EMBER_WORK_DIR", "EMBER_EXECUTOR_CORES",
-    "EMBER_EXECUTOR_MEMORY", "EMBER_BLOCK_SERVER", "EMBER_MASTER",
-    "EMBER_SECRET_FILE", "EMBER_SUBMISSION_ID",
-};
-
-static bool is_driver_unset(const char *s)
-{
-    for (size_t i = 0; i < sizeof(driver_unset) / sizeof(*driver_unset);
-         i++) {
-        size_t n = strlen(driver_unset[i]);
-        if (strncmp(s, driver_unset[i], n) == 0 && s[n] == '=')
-            return true;
-    }
-    return false;
-}
-
-/* The driver's environment: the worker's, without executor variables,
- * with EMBER_MASTER (this pool), EMBER_SECRET_FILE, EMBER_SUBMISSION_ID
- * and, unless the worker has one, EMBER_DRIVER_HOST (the worker's host,
- * where its executors reach it). */
-static em_status make_driver_env(em__worker *w, const wdriver *d,
-                                 spawn_env *env)
-{
-    const char *mh = w->o->master_host;
-    size_t n = 0, k = 0, nkv = 3;
-
-    snprintf(env->kv[0], ENV_BYTES, "EMBER_MASTER=ember://%s%s%s:%d",
-             strchr(mh, ':') ? "[" : "", mh, strchr(mh, ':') ? "]" : "",
-             w->o->master_port);
-    snprintf(env->kv[1], ENV_BYTES, "EMBER_SECRET_FILE=%s", w->o->secret_path);
-    snprintf(env->kv[2], ENV_BYTES, "EMBER_SUBMISSION_ID=%s", d->id);
-    if (getenv("EMBER_DRIVER_HOST") == NULL)
-        snprintf(env->kv[nkv++], ENV_BYTES, "EMBER_DRIVER_HOST=%s", w->host);
-    while (environ[n] != NULL)
-        n++;
-    env->nenvp = n + nkv + 1;
-    if ((env->envp = em__mem_calloc(env->nenvp, sizeof(char *))) == NULL)
-        return EM_ENOMEM;
-    for (size_t i = 0; i < n; i++)
-        if (!is_driver_unset(environ[i]))
-            env->envp[k++] = environ[i];
-    for (size_t i = 0; i < nkv; i++)
-        env->envp[k++] = env->kv[i];
-    return EM_OK;
-}
-
-/* The driver's argv, allocated (nargv pointers): PROGRAM ARGS, or for a
- * script `ember run SCRIPT ARGS`. Strings are d's. */
-static char **driver_argv(wdriver *d, size_t *nargv)
-{
-    size_t n = d->nargs + 4, k = 0;
-    char **argv = em__mem_calloc(n, sizeof(char *));
-    char *a = d->args;
-
-    if (argv == NULL)
-        return NULL;
-    if (d->script_hash[0] != '\0') {
-        argv[k++] = "ember";
-        argv[k++] = "run";
-        argv[k++] = d->script_name;
-    } else {
-        argv[k++] = d->exe_name;
-    }
-    for (uint32_t i = 0; i < d->nargs; i++, a += strlen(a) + 1)
-        argv[k++] = a;
-    *nargv = n;
-    return argv;
-}
-
-/* posix_spawn of a driver in dir: stdin /dev/null, stdout and stderr into
- * out_fd, its own process group. Returns 0 or an errno value. */
-static int spawn_driver(const char *path, char **argv, const char *dir,
-                        char **envp, int out_fd, pid_t *pid)
-{
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t at;
-    sigset_t none, dflt;
-    int rc;
-
-    sigemptyset(&none);
-    sigemptyset(&dflt);
-    sigaddset(&dflt, SIGPIPE);
-    sigaddset(&dflt, SIGINT);
-    sigaddset(&dflt, SIGTERM);
-    sigaddset(&dflt, SIGHUP);
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addchdir_np(&fa, dir);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
-    posix_spawn_file_actions_adddup2(&fa, out_fd, 2);
-    posix_spawnattr_init(&at);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP |
-                                      POSIX_SPAWN_SETSIGMASK |
-                                      POSIX_SPAWN_SETSIGDEF);
-    posix_spawnattr_setpgroup(&at, 0);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &dflt);
-    rc = posix_spawn(pid, path, &fa, &at, argv, envp);
-    posix_spawnattr_destroy(&at);
-    posix_spawn_file_actions_destroy(&fa);
-    return rc;
-}
-
-/* Copies the file src to dst (mode 0600). */
-static em_status copy_file(const char *src, const char *dst)
-{
-    char buf[65536];
-    int in = open(src, O_RDONLY | O_CLOEXEC), out, e = 0;
-    ssize_t n;
-
-    if (in < 0)
-        return em__err(EM_EIO, "cannot read %s: %s", src, strerror(errno));
-    out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (out < 0) {
-        e = errno;
-        close(in);
-        return em__err(EM_EIO, "cannot create %s: %s", dst, strerror(e));
-    }
-    while ((n = read(in, buf, sizeof(buf))) > 0)
-        if (write(out, buf, (size_t)n) != n) {
-            e = errno ? errno : EIO;
-            break;
-        }
-    if (n < 0)
-        e = errno;
-    close(in);
-    if (close(out) != 0 && e == 0)
-        e = errno;
-    if (e != 0)
-        return em__err(EM_EIO, "cannot copy %s to %s: %s", src, dst,
-                       strerror(e));
-    return EM_OK;
-}
-
-/* Makes WORK/drivers/ID with the script (for a Lua driver) and the output
- * file, and the pipe of the driver's output. */
-static em_status prepare_driver(em__worker *w, wdriver *d, char *dir,
-                                size_t cap, int *pipe_w)
-{
-    char path[PATH_MAX * 2], src[PATH_MAX * 2];
-    int fds[2];
-
-    pathf(dir, cap, "%s/drivers", w->work);
-    if (em__daemon_mkdir(dir, 0700) != EM_OK)
-        return EM_EIO;
-    pathf(dir, cap, "%s/drivers/%s", w->work, d->id);
-    if (em__daemon_mkdir(dir, 0700) != EM_OK)
-        return EM_EIO;
-    if (d->script_hash[0] != '\0') {
-        pathf(src, sizeof(src), "%s/bin/%s", w->work, d->script_hash);
-        pathf(path, sizeof(path), "%s/%s", dir, d->script_name);
-        if (copy_file(src, path) != EM_OK)
-            return EM_EIO;
-    }
-    pathf(path, sizeof(path), "%s/output", dir);
-    d->log_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (d->log_fd < 0)
-        return em__err(EM_EIO, "cannot create %s: %s", path, strerror(errno));
-    if (pipe2(fds, O_CLOEXEC) != 0)
-        return em__err(EM_EIO, "cannot make a pipe: %s", strerror(errno));
-    d->out_fd = fds[0];
-    *pipe_w = fds[1];
-    return EM_OK;
-}
-
-/* Starts d, whose files are in WORK/bin, and its reader thread. */
-static void start_driver(em__worker *w, wdriver *d)
-{
-    char dir[PATH_MAX], path[PATH_MAX], why[PATH_MAX + 256];
-    spawn_env *env = em__mem_alloc(sizeof(*env));
-    size_t nargv = 0;
-    char **argv = NULL;
-    int pipe_w = -1, rc;
-
-    pathf(path, sizeof(path), "%s/bin/%s", w->work, d->exe_hash);
-    if (env == NULL || prepare_driver(w, d, dir, sizeof(dir), &pipe_w) !=
-            EM_OK ||
-        (argv = driver_argv(d, &nargv)) == NULL ||
-        make_driver_env(w, d, env) != EM_OK) {
-        pathf(why, sizeof(why), "failed to start: %s", em_last_error());
-        goto out_fail;
-    }
-    rc = spawn_driver(path, argv, dir, env->envp, pipe_w, &d->pid);
-    em__mem_free(env->envp, env->nenvp * sizeof(char *));
-    close(pipe_w);
-    pipe_w = -1;
-    if (rc != 0) {
-        pathf(why, sizeof(why), "failed to start %s: %s", path, strerror(rc));
-        goto out_fail;
-    }
-    wlog(w, "started driver %s (pid %d) in %s", d->id, (int)d->pid, dir);
-    if ((rc = pthread_create(&d->thread, NULL, driver_reader, d)) != 0) {
-        /* nobody would read its output: it cannot run */
-        kill(-d->pid, SIGKILL);
-        wlog(w, "driver %s: cannot start a thread: %s", d->id, strerror(rc));
-        d->is_drained = true;
-    } else {
-        d->has_thread = true;
-    }
-    em__mem_free(argv, nargv * sizeof(char *));
-    em__mem_free(env, sizeof(*env));
-    return;
-
-out_fail:
-    if (pipe_w >= 0)
-        close(pipe_w);
-    em__mem_free(argv, nargv * sizeof(char *));
-    em__mem_free(env, sizeof(*env));
-    driver_done(w, d, why, -1);
-}
-
-/* On the loop: a driver's files were fetched (or not). */
-static void driver_fetched(void *arg)
-{
-    wdriver *d = arg;
-    em__worker *w = d->w;
-    char why[400];
-
-    if (w->is_stopping)
-        return; /* the shutdown joins and frees */
-    pthread_join(d->thread, NULL);
-    d->has_thread = false;
-    if (d->fetch_st != EM_OK) {
-        pathf(why, sizeof(why), "failed to start: cannot fetch its files "
-              "from the master: %s", d->msg);
-        driver_done(w, d, why, -1);
-    } else if (d->is_kill_asked) {
-        driver_done(w, d, "killed before it started", -1);
-    } else {
-        start_driver(w, d);
-    }
-}
-
-/* Whether pid was a driver's: then it was reaped with wait status st.
- * Whatever is left of its process group is killed. */
-static bool reap_driver(em__worker *w, pid_t pid, int st)
-{
-    for (size_t i = 0; i < w->ndrivers; i++) {
-        wdriver *d = w->drivers[i];
-
-        if (d->pid != pid || d->is_reaped)
-            continue;
-        d->is_reaped = true;
-        d->wait_status = st;
-        atomic_store(&d->is_exited, true);
-        kill(-pid, SIGKILL);
-        em__timer_cancel(d->kill_timer);
-        d->kill_timer = NULL;
-        if (d->is_drained)
-            driver_finish(w, d);
-        return true;
-    }
-    return false;
-}
-
-static wdriver *find_driver(em__worker *w, const char *id)
-{
-    for (size_t i = 0; i < w->ndrivers; i++)
-        if (strcmp(w->drivers[i]->id, id) == 0)
-            return w->drivers[i];
-    return NULL;
-}
-
-/* Copies DRIVER_LAUNCH's args into d (NUL-separated). */
-static em_status driver_args(wdriver *d, em_val args)
-{
-    size_t bytes = 0;
-    char *p;
-
-    if (args.type != EM_ARRAY || args.len > 65536)
-        return em__err(EM_EPROTO, "DRIVER_LAUNCH: field args is not an "
-                       "array");
-    for (uint32_t i = 0; i < args.len; i++) {
-        em_val v = args.u.arr[i];
-        if (v.type != EM_STR || memchr(v.u.s, 0, v.len) != NULL)
-            return em__err(EM_EPROTO, "DRIVER_LAUNCH: args holds a %s or a "
-                           "NUL", em_type_name((em_type)v.type));
-        bytes += v.len + 1;
-    }
-    if ((d->args = p = em__mem_alloc(bytes)) == NULL)
-        return EM_ENOMEM;
-    d->args_bytes = bytes;
-    d->nargs = args.len;
-    for (uint32_t i = 0; i < args.len; i++) {
-        memcpy(p, args.u.arr[i].u.s, args.u.arr[i].len);
-        p += args.u.arr[i].len;
-        *p++ = '\0';
-    }
-    return EM_OK;
-}
-
-static em_status parse_driver(em_val body, wdriver *d)
-{
-    const int t = EM__MSG_DRIVER_LAUNCH;
-    em_status st;
-
-    if ((st = em__msg_str(t, body, "id", d->id, sizeof(d->id))) != EM_OK ||
-        (st = em__msg_str(t, body, "exe_hash", d->exe_hash,
-                          sizeof(d->exe_hash))) != EM_OK ||
-        (st = em__msg_str(t, body, "exe_name", d->exe_name,
-                          sizeof(d->exe_name))) != EM_OK)
-        return st;
-    if (em__msg_get(body, "script_hash").type != EM_NIL &&
-        ((st = em__msg_str(t, body, "script_hash", d->script_hash,
-                           sizeof(d->script_hash))) != EM_OK ||
-         (st = em__msg_str(t, body, "script_name", d->script_name,
-                           sizeof(d->script_name))) != EM_OK))
-        return st;
-    if (!em__daemon_is_name(d->id) || !em__daemon_is_name(d->exe_name) ||
-        !em__daemon_is_hash(d->exe_hash) ||
-        (d->script_hash[0] != '\0' &&
-         (!em__daemon_is_hash(d->script_hash) ||
-          !em__daemon_is_name(d->script_name) ||
-          strcmp(d->script_name, "output") == 0)))
-        return em__err(EM_EPROTO, "DRIVER_LAUNCH: bad id, names or hashes");
-    return driver_args(d, em__msg_get(body, "args"));
-}
-
-/* DRIVER_LAUNCH: the driver's files are fetched on a thread, then it
- * starts. */
-static em_status on_driver_launch(em__worker *w, em_val body)
-{
-    wdriver *d = em__mem_calloc(1, sizeof(*d));
-    em_status st;
-    int rc;
-
-    if (d == NULL)
-        return EM_ENOMEM;
-    d->w = w;
-    d->out_fd = d->log_fd = -1;
-    if ((st = parse_driver(body, d)) != EM_OK)
-        goto out_free;
-    if (find_driver(w, d->id) != NULL) {
-        wlog(w, "driver %s runs already", d->id);
-        free_driver(d);
-        return EM_OK;
-    }
-    if (em__mem_grow((void **)&w->drivers, &w->cdrivers, w->ndrivers + 1,
-                     sizeof(*w->drivers)) != 0) {
-        st = EM_ENOMEM;
-        goto out_free;
-    }
-    w->drivers[w->ndrivers++] = d;
-    if ((rc = pthread_create(&d->thread, NULL, driver_fetch_main, d)) != 0) {
-        char why[200];
-        pathf(why, sizeof(why), "failed to start: cannot start a thread: %s",
-              strerror(rc));
-        driver_done(w, d, why, -1);
-        return EM_OK;
-    }
-    d->has_thread = true;
-    wlog(w, "driver %s: fetching its files from the master", d->id);
-    return EM_OK;
-
-out_free:
-    free_driver(d);
-    return st;
-}
-
-/* The kill's grace ended: SIGKILL to the driver's process group. */
-static void on_kill_timer(void *arg)
-{
-    wdriver *d = arg;
-
-    wlog(d->w, "driver %s did not end within %d ms of SIGTERM: SIGKILL",
-         d->id, EM__WORKER_KILL_GRACE_MS);
-    kill(-d->pid, SIGKILL);
-}
-
-/* DRIVER_KILL {id}: SIGTERM to the driver's process group, SIGKILL after
- * EM__WORKER_KILL_GRACE_MS. An unknown driver is reported as not running
- * here, so the master does not wait for it. */
-static em_status on_driver_kill(em__worker *w, em_val body)
-{
-    char id[128], why[256];
-    em__msg msg;
-    wdriver *d;
-    em_status st;
-
-    if ((st = em__msg_str(EM__MSG_DRIVER_KILL, body, "id", id, sizeof(id))) !=
-        EM_OK)
-        return st;
-    if ((d = find_driver(w, id)) == NULL) {
-        pathf(why, sizeof(why), "not running on worker %s", w->id);
-        em__msg_init(&msg);
-        em__msg_put(&msg, "id", em_cstr(id));
-        em__msg_put(&msg, "status", em_cstr(why));
-        send_msg(w, w->master, EM__MSG_DRIVER_EXITED, &msg);
-        return EM_OK;
-    }
-    d->is_kill_asked = true;
-    if (d->pid <= 0 || d->is_reaped || d->kill_timer != NULL)
-        return EM_OK; /* not started yet, or ending */
-    wlog(w, "driver %s: SIGTERM", id);
-    kill(-d->pid, SIGTERM);
-    d->kill_timer = em__loop_timer(w->loop, EM__WORKER_KILL_GRACE_MS, false,
-                                   on_kill_timer, d);
-    if (d->kill_timer == NULL)
-        kill(-d->pid, SIGKILL);
     return EM_OK;
 }
 
@@ -1263,16 +559,18 @@ static em_status on_launch(em__worker *w, em_val body)
     if ((st = parse_launch(body, &l)) != EM_OK)
         return st;
     if (has_exec(w, l.app, l.exec)) {
-        wlog(w, "executor %lld of %s runs already", (long long)l.exec, l.app);
+        em__worker_log(w, "executor %lld of %s runs already", (long long)l.exec,
+                       l.app);
         return EM_OK;
     }
-    pathf(path, sizeof(path), "%s/bin/%s", w->work, l.hash);
+    em__worker_pathf(path, sizeof(path), "%s/bin/%s", w->work, l.hash);
     if (access(path, X_OK) == 0)
         start_exec(w, &l);
     else if (queue_fetch(w, &l) != EM_OK) {
         char why[400];
 
-        pathf(why, sizeof(why), "failed to start: %s", em_last_error());
+        em__worker_pathf(why, sizeof(why), "failed to start: %s",
+                         em_last_error());
         report_exit(w, l.app, l.exec, why);
     }
     return EM_OK;
@@ -1302,24 +600,25 @@ static em_status on_app_end(em__worker *w, em_val body)
         killed++;
     }
     for (size_t i = 0; i < w->nfetches; i++) {
-        wfetch *f = w->fetches[i];
+        em__wfetch *f = w->fetches[i];
         for (size_t k = 0; k < f->npending;)
             if (strcmp(f->pending[k].app, app) == 0)
                 f->pending[k] = f->pending[--f->npending];
             else
                 k++;
     }
-    pathf(dir, sizeof(dir), "%s/%s", w->work, app);
+    em__worker_pathf(dir, sizeof(dir), "%s/%s", w->work, app);
     if (em__daemon_rmtree(dir) != EM_OK)
-        wlog(w, "%s", em_last_error());
+        em__worker_log(w, "%s", em_last_error());
     for (size_t i = 0; i < w->nappdirs; i++)
         if (strcmp(w->appdirs[i], app) == 0) {
             memcpy(w->appdirs[i], w->appdirs[--w->nappdirs],
                    sizeof(*w->appdirs));
             break;
         }
-    wlog(w, "application %s ended: %zu executor(s) stopped, %s removed", app,
-         killed, dir);
+    em__worker_log(w,
+                   "application %s ended: %zu executor(s) stopped, %s removed",
+                   app, killed, dir);
     return EM_OK;
 }
 
@@ -1347,7 +646,7 @@ static void hello_add(em_val *apps, em_val *execs, size_t *n, const char *app,
 static em_status send_hello(em__worker *w)
 {
     size_t cap = w->nexecs, n = 0;
-    em_val *apps, *execs, *drivers, list, map, body;
+    em_val *apps, *execs, list, map, drivers, body;
     em__msg msg;
     em_status st;
 
@@ -1366,12 +665,8 @@ static em_status send_hello(em__worker *w)
     list = em_array(apps, n);
     if ((st = em_map_make(w->arena, execs, n, &map)) != EM_OK)
         return st;
-    drivers = em__arena_alloc(w->arena, (w->ndrivers + 1) * sizeof(em_val),
-                              8);
-    if (drivers == NULL)
-        return EM_ENOMEM;
-    for (size_t i = 0; i < w->ndrivers; i++)
-        drivers[i] = em_cstr(w->drivers[i]->id);
+    if ((st = em__worker_driver_ids(w, &drivers)) != EM_OK)
+        return st;
     em__msg_init(&msg);
     em__msg_put(&msg, "id", em_cstr(w->id));
     em__msg_put(&msg, "host", em_cstr(w->host));
@@ -1380,7 +675,7 @@ static em_status send_hello(em__worker *w)
     em__msg_put(&msg, "memory", em_int(w->o->memory));
     em__msg_put(&msg, "apps", list);
     em__msg_put(&msg, "execs", map);
-    em__msg_put(&msg, "drivers", em_array(drivers, w->ndrivers));
+    em__msg_put(&msg, "drivers", drivers);
     if ((st = em__msg_done(&msg, w->arena, &body)) == EM_OK)
         st = em__conn_send(w->master, EM__MSG_WORKER_HELLO, body);
     em__arena_reset(w->arena);
@@ -1395,7 +690,7 @@ static void on_heartbeat(void *arg)
     if (w->master == NULL || !w->is_registered)
         return;
     em__msg_init(&msg);
-    send_msg(w, w->master, EM__MSG_WORKER_HEARTBEAT, &msg);
+    em__worker_send(w, w->master, EM__MSG_WORKER_HEARTBEAT, &msg);
 }
 
 static void m_open(em__conn *c, void *ud)
@@ -1416,11 +711,11 @@ static em_status on_welcome(em__worker *w, em_val body)
         ms = v.u.i;
     w->is_registered = true;
     if (w->is_down_logged)
-        wlog(w, "the master %s:%d is back: registered as %s",
-             w->o->master_host, w->o->master_port, w->id);
+        em__worker_log(w, "the master %s:%d is back: registered as %s",
+                       w->o->master_host, w->o->master_port, w->id);
     else
-        wlog(w, "registered with the master %s:%d as %s", w->o->master_host,
-             w->o->master_port, w->id);
+        em__worker_log(w, "registered with the master %s:%d as %s",
+                       w->o->master_host, w->o->master_port, w->id);
     w->is_down_logged = false;
     if (w->heartbeat == NULL)
         w->heartbeat = em__loop_timer(w->loop, ms, true, on_heartbeat, w);
@@ -1441,9 +736,9 @@ static em_status m_frame(em__conn *c, int type, em_val body, void *ud)
     case EM__MSG_APP_END:
         return on_app_end(w, body);
     case EM__MSG_DRIVER_LAUNCH:
-        return on_driver_launch(w, body);
+        return em__worker_on_driver_launch(w, body);
     case EM__MSG_DRIVER_KILL:
-        return on_driver_kill(w, body);
+        return em__worker_on_driver_kill(w, body);
     default:
         return em__err(EM_EPROTO, "unexpected %s (type %d) from the master",
                        em__msg_name(type), type);
@@ -1458,13 +753,13 @@ static void m_close(em__conn *c, const char *reason, void *ud)
     if (w->is_stopping)
         return;
     if (w->is_registered)
-        wlog(w, "lost the master %s:%d (%s); retrying every %d ms",
-             w->o->master_host, w->o->master_port, reason,
-             EM__WORKER_RETRY_MS);
+        em__worker_log(w, "lost the master %s:%d (%s); retrying every %d ms",
+                       w->o->master_host, w->o->master_port, reason,
+                       EM__WORKER_RETRY_MS);
     else if (!w->is_down_logged)
-        wlog(w, "cannot reach the master %s:%d (%s); retrying every %d ms",
-             w->o->master_host, w->o->master_port, reason,
-             EM__WORKER_RETRY_MS);
+        em__worker_log(
+            w, "cannot reach the master %s:%d (%s); retrying every %d ms",
+            w->o->master_host, w->o->master_port, reason, EM__WORKER_RETRY_MS);
     w->is_down_logged = true;
     w->is_registered = false;
     em__timer_again(w->retry, EM__WORKER_RETRY_MS);
@@ -1483,7 +778,7 @@ static void on_retry(void *arg)
                                  w->o->master_port, &w->o->key,
                                  &master_handler, w);
     if (w->master == NULL) {
-        wlog(w, "cannot connect to the master: %s", em_last_error());
+        em__worker_log(w, "cannot connect to the master: %s", em_last_error());
         em__timer_again(w->retry, EM__WORKER_RETRY_MS);
     }
 }
@@ -1505,7 +800,7 @@ static void send_error(em__worker *w, em__conn *c, const char *fmt, ...)
     va_end(ap);
     em__msg_init(&msg);
     em__msg_put(&msg, "message", em_cstr(text));
-    send_msg(w, c, EM__MSG_ERROR, &msg);
+    em__worker_send(w, c, EM__MSG_ERROR, &msg);
 }
 
 /* Opens path for a FETCH: it must resolve to a regular file under the
@@ -1518,9 +813,9 @@ static int open_block(em__worker *w, em__conn *c, const char *path,
     int fd;
 
     if (path[0] == '/')
-        pathf(full, sizeof(full), "%s", path);
+        em__worker_pathf(full, sizeof(full), "%s", path);
     else
-        pathf(full, sizeof(full), "%s/%s", w->work, path);
+        em__worker_pathf(full, sizeof(full), "%s/%s", w->work, path);
     if (realpath(full, real) == NULL) {
         send_error(w, c, "fetch %s: %s", path, strerror(errno));
         return -1;
@@ -1603,7 +898,7 @@ static em_status on_fetch(em__worker *w, em__conn *c, em_val body)
         return EM_OK;
     em__msg_init(&msg);
     em__msg_put(&msg, "data", em_bytes(buf, (size_t)len));
-    send_msg(w, c, EM__MSG_BLOCK, &msg);
+    em__worker_send(w, c, EM__MSG_BLOCK, &msg);
     em__mem_free(buf, (size_t)len);
     return EM_OK;
 }
@@ -1614,7 +909,7 @@ static em_status write_atomic(const char *path, const void *p, size_t n)
     char tmp[PATH_MAX + 8];
     int fd, e;
 
-    pathf(tmp, sizeof(tmp), "%s.tmp", path);
+    em__worker_pathf(tmp, sizeof(tmp), "%s.tmp", path);
     if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
         return em__err(EM_EIO, "cannot write %s: %s", tmp, strerror(errno));
     if (write(fd, p, n) != (ssize_t)n) {
@@ -1657,22 +952,22 @@ static em_status on_put_block(em__worker *w, em__conn *c, em_val body)
                    app);
         return EM_OK;
     }
-    pathf(path, sizeof(path), "%s/%s", w->work, app);
+    em__worker_pathf(path, sizeof(path), "%s/%s", w->work, app);
     if (em__daemon_mkdir(path, 0700) == EM_OK)
         note_appdir(w, app);
-    pathf(path, sizeof(path), "%s/%s/replicas", w->work, app);
+    em__worker_pathf(path, sizeof(path), "%s/%s/replicas", w->work, app);
     if (em__daemon_mkdir(path, 0700) != EM_OK) {
         send_error(w, c, "put block: %s", em_last_error());
         return EM_OK;
     }
-    pathf(path, sizeof(path), "%s/%s/replicas/rdd-%lld-%lld", w->work, app,
-          (long long)rdd, (long long)part);
+    em__worker_pathf(path, sizeof(path), "%s/%s/replicas/rdd-%lld-%lld",
+                     w->work, app, (long long)rdd, (long long)part);
     if (write_atomic(path, data.u.bytes, data.len) != EM_OK) {
         send_error(w, c, "put block: %s", em_last_error());
         return EM_OK;
     }
     em__msg_init(&msg);
-    send_msg(w, c, EM__MSG_STORED, &msg);
+    em__worker_send(w, c, EM__MSG_STORED, &msg);
     return EM_OK;
 }
 
@@ -1704,7 +999,7 @@ static em_status make_work_dir(em__worker *w)
     if (realpath(w->o->work_dir, w->work) == NULL)
         return em__err(EM_EIO, "work directory %s: %s", w->o->work_dir,
                        strerror(errno));
-    pathf(bin, sizeof(bin), "%s/bin", w->work);
+    em__worker_pathf(bin, sizeof(bin), "%s/bin", w->work);
     return em__daemon_mkdir(bin, 0700);
 }
 
@@ -1735,33 +1030,16 @@ static em_status start(em__worker *w)
     w->retry = em__loop_timer(w->loop, 0, false, on_retry, w);
     if (w->reaper == NULL || w->retry == NULL)
         return EM_ENOMEM;
-    wlog(w, "worker %s: block server on %s:%d, work directory %s, %lld "
-         "cores, %lld bytes", w->id, w->host, w->block_port, w->work,
-         (long long)w->o->cores, (long long)w->o->memory);
+    em__worker_log(w,
+                   "worker %s: block server on %s:%d, work directory %s, %lld "
+                   "cores, %lld bytes",
+                   w->id, w->host, w->block_port, w->work,
+                   (long long)w->o->cores, (long long)w->o->memory);
     if (w->o->on_ready != NULL)
         w->o->on_ready(w, w->block_port, w->o->ud);
     return EM_OK;
 }
 
-/* Kills every driver and joins its thread (freed with the worker). */
-static void stop_drivers(em__worker *w)
-{
-    for (size_t i = 0; i < w->ndrivers; i++) {
-        wdriver *d = w->drivers[i];
-
-        atomic_store(&d->is_abandoned, true);
-        atomic_store(&d->is_exited, true);
-        if (d->pid > 0 && !d->is_reaped) {
-            kill(-d->pid, SIGKILL);
-            waitpid(d->pid, NULL, 0);
-        }
-        if (d->has_thread)
-            pthread_join(d->thread, NULL);
-        d->has_thread = false;
-    }
-    if (w->ndrivers > 0)
-        wlog(w, "stopped %zu driver(s)", w->ndrivers);
-}
 
 /* Kills every executor and driver and removes the application folders it
  * made; joins the fetch threads. */
@@ -1775,16 +1053,16 @@ static void shut_down(em__worker *w)
     for (size_t i = 0; i < w->nexecs; i++)
         waitpid(w->execs[i].pid, NULL, 0);
     if (w->nexecs > 0)
-        wlog(w, "stopped %zu executor(s)", w->nexecs);
+        em__worker_log(w, "stopped %zu executor(s)", w->nexecs);
     w->nexecs = 0;
     for (size_t i = 0; i < w->nappdirs; i++) {
-        pathf(dir, sizeof(dir), "%s/%s", w->work, w->appdirs[i]);
+        em__worker_pathf(dir, sizeof(dir), "%s/%s", w->work, w->appdirs[i]);
         if (em__daemon_rmtree(dir) != EM_OK)
-            wlog(w, "%s", em_last_error());
+            em__worker_log(w, "%s", em_last_error());
     }
     for (size_t i = 0; i < w->nfetches; i++)
         pthread_join(w->fetches[i]->thread, NULL);
-    stop_drivers(w);
+    em__worker_stop_drivers(w);
     if (w->master != NULL)
         em__conn_close(w->master, "worker shutting down");
     em__server_close(w->blocks);
@@ -1799,9 +1077,7 @@ static void free_worker(em__worker *w)
     em__mem_free(w->fetches, w->cfetches * sizeof(*w->fetches));
     em__mem_free(w->execs, w->cexecs * sizeof(*w->execs));
     em__mem_free(w->appdirs, w->cappdirs * sizeof(*w->appdirs));
-    for (size_t i = 0; i < w->ndrivers; i++)
-        free_driver(w->drivers[i]);
-    em__mem_free(w->drivers, w->cdrivers * sizeof(*w->drivers));
+    em__worker_free_drivers(w);
     em_arena_destroy(w->arena);
 }
 
@@ -1838,8 +1114,9 @@ em_status em__worker_run(const em__worker_opts *o)
     if ((st = start(&w)) == EM_OK) {
         em__loop_run(w.loop);
         if (o->handle_signals && atomic_load(&sw.signal) != 0)
-            wlog(&w, "%s received, shutting down",
-                 atomic_load(&sw.signal) == SIGINT ? "SIGINT" : "SIGTERM");
+            em__worker_log(&w, "%s received, shutting down",
+                           atomic_load(&sw.signal) == SIGINT ? "SIGINT"
+                                                             : "SIGTERM");
     }
     shut_down(&w);
     if (o->handle_signals)
