@@ -1,9 +1,9 @@
 /* naive_bayes_text: text classification with hashed features and
  * multinomial naive Bayes. The input is files of the fortune(6) format
  * (records separated by lines holding "%"); a record's label is its file
- * (the index of the file in path order). Every fifth record, chosen by a
- * hash of its text, is held out; the rest train the model. Tokens are the
- * ASCII tokenizer's; features are HashingTF term frequencies.
+ * (the index of the file in path order). Every fifth record of each file
+ * (the 5th, 10th, ...) is held out; the rest train the model. Tokens are
+ * the ASCII tokenizer's; features are HashingTF term frequencies.
  *
  *   naive_bayes_text [--master URL] [--features N] [--lambda L] PATH
  *
@@ -47,13 +47,14 @@ typedef struct split_state {
     double label;
     em_val *out;       /* growing array of points */
     size_t n, cap;
+    int64_t index;     /* of the record in its file, from 0 */
 } split_state;
 
 static em_status add_record(const char *s, size_t n, void *arg)
 {
     split_state *ss = arg;
     em_arena *a = em_task_arena(ss->t);
-    bool held_out = em_val_hash(em_str(s, n)) % 5 == 0;
+    bool held_out = ss->index++ % 5 == 4;
     em_val toks, f;
     em_status st;
 
@@ -83,7 +84,7 @@ static em_status file_points(em_task *t, const em_val *env,
                              const em_val *args, size_t nargs, em_val *out)
 {
     const em_val *p = args[0].u.arr, paths = env->u.arr[0];
-    split_state ss = {t, env, -1, NULL, 0, 0};
+    split_state ss = {t, env, -1, NULL, 0, 0, 0};
     em_status st;
 
     for (uint32_t i = 0; i < paths.len; i++)
