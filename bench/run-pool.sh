@@ -35,7 +35,7 @@ export HOME=$tmp/home
 mkdir -p "$HOME"
 unset EMBER_MASTER EMBER_SECRET_FILE
 pids=()
-trap 'kill -9 "${pids[@]}" 2> /dev/null; pkill -9 -f "$tmp/w" 2> /dev/null; wait 2> /dev/null; rm -rf "$tmp"' EXIT
+trap 'kill -9 "${pids[@]}" 2> /dev/null || true; pkill -9 -f "$tmp/w" 2> /dev/null || true; wait 2> /dev/null || true; rm -rf "$tmp"' EXIT
 
 "$ember" master --port 0 --port-file "$tmp/port" 2> "$tmp/master.log" &
 pids+=("$!")

@@ -130,6 +130,9 @@ typedef struct em_ctx_stats {
     int64_t stages_skipped;  /* shuffle map stages skipped because their
                                 output existed (a later action on the same
                                 lineage) */
+    int64_t task_us;         /* time spent running task attempts, summed
+                                over attempts (on the pool: as measured by
+                                the executors) */
 } em_ctx_stats;
 
 EM_API void em_ctx_get_stats(em_ctx *ctx, em_ctx_stats *out);

@@ -228,6 +228,7 @@ void em_ctx_get_stats(em_ctx *ctx, em_ctx_stats *out)
     out->stages_run = ctx->stages_run;
     out->map_tasks_run = ctx->map_tasks_run;
     out->stages_skipped = ctx->stages_skipped;
+    out->task_us = __atomic_load_n(&ctx->task_us, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&ctx->lock);
 }
 

@@ -64,6 +64,7 @@ struct em_ctx {
     int64_t stages_run;        /* statistics, for tests and progress */
     int64_t map_tasks_run;
     int64_t stages_skipped;
+    int64_t task_us;           /* summed task attempt time */
 
     struct em_broadcast **bcasts; /* by id - 1; NULL once destroyed */
     size_t nbcasts, bcasts_cap;

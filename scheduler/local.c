@@ -52,6 +52,14 @@ typedef struct em__pool {
     bool is_stopping;
 } em__pool;
 
+static int64_t now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /* Runs one attempt of one task on a task thread, without the lock. */
 static em_status run_attempt(em__pool *p, job *j, task_slot s,
                              em_arena *scratch, em_arena **res_out,
@@ -59,6 +67,7 @@ static em_status run_attempt(em__pool *p, job *j, task_slot s,
 {
     em_arena *res = em__arena_create(0);
     em_status st;
+    int64_t t0;
 
     memset(t, 0, sizeof(*t));
     t->ctx = p->ctx;
@@ -69,7 +78,9 @@ static em_status run_attempt(em__pool *p, job *j, task_slot s,
     t->scratch = scratch;
     if (res == NULL)
         return EM_ENOMEM;
+    t0 = now_us();
     st = j->fn(t, j->rdd, s.part, j->arg, res, val_out);
+    __atomic_add_fetch(&p->ctx->task_us, now_us() - t0, __ATOMIC_RELAXED);
     em__arena_reset(scratch);
     if (st != EM_OK) {
         em__arena_destroy(res);

@@ -73,6 +73,7 @@ typedef struct dstage {
     int id;
     em__buf frame;         /* the STAGE frame */
     int n, done, running;
+    int scan_from;         /* no task before it is pending */
     dtask *tasks;
     em__job_result *out;
     int shuffle_id;        /* a map stage's shuffle, or -1 */
@@ -246,14 +247,26 @@ static const char *replica_for(driver *d, const dexec *pick)
     return NULL;
 }
 
+static bool has_free_core(const driver *d)
+{
+    for (const dexec *e = d->execs; e != NULL; e = e->next)
+        if (e->running < e->cores)
+            return true;
+    return false;
+}
+
+/* Gives pending tasks of the running stage to free cores. Tasks before
+ * s->scan_from are not pending, so a stage of n tasks costs O(n) in all,
+ * not O(n) per call. */
 static void schedule(driver *d)
 {
     dstage *s = d->cur;
     int64_t t_now = now_ms();
+    int first_left = -1;
 
     if (s == NULL || s->is_finished)
         return;
-    for (int i = 0; i < s->n; i++) {
+    for (int i = s->scan_from; i < s->n; i++) {
         dtask *t = &s->tasks[i];
         dexec *pick = NULL;
         const char *replica;
@@ -261,10 +274,18 @@ static void schedule(driver *d)
         em__msg m;
         if (t->state != T_PENDING)
             continue;
+        if (!has_free_core(d)) {
+            if (first_left < 0)
+                first_left = i;
+            break;
+        }
         pick = local_exec(d, s, t, &has_pref);
         if (pick == NULL && has_pref &&
-            t_now - t->pending_ms < LOCALITY_WAIT_MS)
+            t_now - t->pending_ms < LOCALITY_WAIT_MS) {
+            if (first_left < 0)
+                first_left = i;
             continue; /* wait a little for a core near its input */
+        }
         /* a free core, preferring an executor it has not failed on */
         for (dexec *e = d->execs; pick == NULL && e != NULL; e = e->next) {
             if (e->running >= e->cores)
@@ -277,10 +298,15 @@ static void schedule(driver *d)
             if (pick->id == t->failed_on && e->id != t->failed_on &&
                 e->running < e->cores && !has_pref)
                 pick = e;
-        if (pick == NULL)
+        if (pick == NULL) {
+            if (first_left < 0)
+                first_left = i;
             continue;
-        if (send_stage(d, pick, s) != EM_OK)
-            return;
+        }
+        if (send_stage(d, pick, s) != EM_OK) {
+            first_left = first_left < 0 ? i : first_left;
+            break;
+        }
         em__msg_init(&m);
         em__msg_put(&m, "stage", em_int(s->id));
         em__msg_put(&m, "index", em_int(i));
@@ -294,6 +320,7 @@ static void schedule(driver *d)
         pick->running++;
         __atomic_add_fetch(&s->running, 1, __ATOMIC_RELAXED);
     }
+    s->scan_from = first_left >= 0 ? first_left : s->n;
 }
 
 /* A task attempt failed (not a fetch failure): retry or give up. */
@@ -309,6 +336,8 @@ static void task_failed(driver *d, dtask *t, int index, em_status st,
     t->on = NULL;
     t->state = T_PENDING;
     t->pending_ms = now_ms();
+    if (index < s->scan_from)
+        s->scan_from = index;
     t->failures++;
     t->attempt++;
     if (t->failures < d->ctx->max_attempts && st != EM_ENOMEM)
@@ -415,6 +444,9 @@ static void on_result(driver *d, dexec *e, em_val body)
     e->running--;
     __atomic_sub_fetch(&s->running, 1, __ATOMIC_RELAXED);
     note_blocks(d, e, em__msg_get(body, "blocks"));
+    if (em__msg_get(body, "run_us").type == EM_INT)
+        __atomic_add_fetch(&d->ctx->task_us, em__msg_get(body, "run_us").u.i,
+                           __ATOMIC_RELAXED);
     st = em__exec_result_apply(d->ctx, em__msg_get(body, "result"), &value,
                                &fs, &fm);
     if (st == EM_OK) {

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proto.h"
@@ -402,10 +403,16 @@ static void run_task(xtask *tk, em_arena *scratch)
     em_status st = res && s ? EM_OK : EM_ENOMEM;
     task_blocks tb = {tk, res, NULL, 0, 0};
     em__task_hooks hooks = {on_block_put, find_replica, &tb};
+    struct timespec t0, t1;
+    int64_t run_us;
 
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     if (st == EM_OK)
         st = em__exec_task(the_exec->ctx, tk->stage->x, tk->part, tk->attempt,
                            &hooks, scratch, res, &result);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    run_us = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000 +
+             (t1.tv_nsec - t0.tv_nsec) / 1000;
     if (st == EM_OK) {
         em__msg_init(&m);
         em__msg_put(&m, "stage", em_int(tk->stage->x->id));
@@ -413,6 +420,7 @@ static void run_task(xtask *tk, em_arena *scratch)
         em__msg_put(&m, "attempt", em_int(tk->attempt));
         em__msg_put(&m, "result", result);
         em__msg_put(&m, "blocks", em_array(tb.items, tb.n));
+        em__msg_put(&m, "run_us", em_int(run_us));
         st = em__msg_done(&m, res, &body);
     }
     if (st == EM_OK)

@@ -77,7 +77,9 @@ enum {
     EM__MSG_RESULT = 32,        /* stage: int, index: int, attempt: int,
                                    result: the value of scheduler/exec.h,
                                    blocks: [[rdd, part, replica host or
-                                   nil]] (blocks the task cached) */
+                                   nil]] (blocks the task cached),
+                                   run_us: int (the attempt's time in the
+                                   executor) */
     /* driver -> executor */
     EM__MSG_STAGE = 33,         /* stage: the value of lineage.h */
     EM__MSG_TASK = 34,          /* stage: int, index: int, part: int,

@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "em_test.h"
@@ -21,6 +22,43 @@ static em_status to_pair(em_task *t, const em_val *env, const em_val *args,
 
     return st != EM_OK ? st : em_pair_make(em_task_arena(t), k, em_int(1),
                                            out);
+}
+
+/* Sleeps 30 ms once per partition (on its record 0 of each slice). */
+static em_status nap_on_first(em_task *t, const em_val *env,
+                              const em_val *args, size_t nargs, em_val *out)
+{
+    if (args[0].u.i % 10 == 0)
+        usleep(30000);
+    *out = args[0];
+    return EM_OK;
+}
+
+/* task_us adds up the time of task attempts: four tasks that each sleep
+ * 30 ms add at least 120 ms, and no more than the job's wall time times
+ * its two threads (plus slack). */
+static void test_stages_task_time(void **state)
+{
+    em_ctx *ctx = em_test_ctx("local[2]");
+    em_ctx_stats a, b;
+    int64_t n;
+    struct timespec t0, t1;
+    int64_t wall_us;
+
+    (void)state;
+    em_ctx_get_stats(ctx, &a);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    EM_CHECK(em_rdd_count(em_rdd_map(em_ctx_range(ctx, 0, 40, 1, 4),
+                                     EM_FN(nap_on_first)),
+                          &n));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    em_ctx_get_stats(ctx, &b);
+    wall_us = (t1.tv_sec - t0.tv_sec) * 1000000 +
+              (t1.tv_nsec - t0.tv_nsec) / 1000;
+    assert_int_equal(n, 40);
+    assert_true(b.task_us - a.task_us >= 4 * 30000);
+    assert_true(b.task_us - a.task_us <= 2 * wall_us + 10000);
+    em_ctx_destroy(ctx);
 }
 
 static void test_stages_skipped(void **state)
@@ -163,6 +201,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         EM_TEST(test_stages_skipped),
+        EM_TEST(test_stages_task_time),
         EM_TEST(test_stages_deleted_spill_run),
         EM_TEST(test_stages_cached_partition_computed_once),
     };
