@@ -28,9 +28,9 @@ int main(int argc, char **argv)
 {
     em_conf conf = {0};
     double fpp = 0.01, eps = 0.0001, conf_level = 0.99, phi = 0.0005;
-    int64_t members, queries = 0, fp = 0, over = 0, under = 0;
+    int64_t members, queries = 0, fp = 0, fn = 0, over = 0, under = 0;
     int i, rc = 1;
-    em_val others, counts, hh;
+    em_val member_list, others, counts, hh;
     em_bloom *bf = NULL;
     em_cms *cms = NULL;
     em_rdd *a_lines, *b_lines, *all;
@@ -66,7 +66,8 @@ int main(int argc, char **argv)
     b_lines = em_ctx_text_file(ctx, argv[i + 1], 0);
     all = em_ctx_union(ctx, (em_rdd *[]){em_ctx_text_file(ctx, argv[i], 0),
                                          b_lines}, 2);
-    if (em_rdd_count(a_lines, &members) != EM_OK ||
+    if (em_rdd_collect(a_lines, a, &member_list) != EM_OK ||
+        em_rdd_count(a_lines, &members) != EM_OK ||
         (bf = em_sketch_bloom_filter(a_lines, members, fpp)) == NULL ||
         em_rdd_collect(em_rdd_distinct(em_rdd_subtract(b_lines, a_lines, 0),
                                        0), a, &others) != EM_OK ||
@@ -80,6 +81,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "sketches: %s\n", em_last_error());
         goto out;
     }
+    for (uint32_t k = 0; k < member_list.len; k++)
+        fn += !em_bloom_might_contain(bf, member_list.u.arr[k]);
     for (uint32_t k = 0; k < others.len; k++, queries++)
         fp += em_bloom_might_contain(bf, others.u.arr[k]);
     for (uint32_t k = 0; k < counts.len; k++) {
@@ -90,6 +93,7 @@ int main(int argc, char **argv)
     }
     printf("bloom\tmembers %lld\tbits %lld\thashes %d\n", (long long)members,
            (long long)em_bloom_bit_size(bf), em_bloom_num_hashes(bf));
+    printf("bloom\tfalse negatives %lld\n", (long long)fn);
     printf("bloom\tqueries %lld\tfalse positives %lld\trate %.5f\t"
            "configured %.5f\texpected %.5f\n", (long long)queries,
            (long long)fp, queries ? (double)fp / (double)queries : 0.0, fpp,
