@@ -4,13 +4,16 @@ records to a relative 1e-9.
 
     ref_corpora.py pmi CORPUS MIN_COUNT EMBER_RECORDS
     ref_corpora.py compare CORPUS_A CORPUS_B MIN_COUNT SMOOTHING EMBER_RECORDS
+    ref_corpora.py top CORPUS_A CORPUS_B MIN_COUNT SMOOTHING N
 
 Tokens are maximal runs of ASCII letters, lowercased; bigrams are taken
 within a line. pmi records are "w1 w2<TAB>count<TAB>pmi", compare records
 "word<TAB>countA<TAB>countB<TAB>score". Every record of the reference must
 be there with equal counts and a value within 1e-9 of it (relative to
 max(1, |value|)), and no other. Prints the number of records and the
-largest difference; exits 1 on a mismatch.
+largest difference; exits 1 on a mismatch. `top` prints what
+examples/compare_corpora prints: the N words of highest and of lowest
+score (ties by word).
 """
 import math
 import re
@@ -62,7 +65,21 @@ def read_ember(path, ncounts):
     return got
 
 
+def top(path_a, path_b, min_count, a, n):
+    recs = compare(path_a, path_b, min_count, a)
+    for title, sign, path in (("", 1, path_a), ("\n", -1, path_b)):
+        print(f"{title}# most typical of {path}")
+        print("score\tcountA\tcountB\tword")
+        for w in sorted(recs, key=lambda w: (-sign * recs[w][1], w))[:n]:
+            (ca, cb), score = recs[w]
+            print(f"{score:.4f}\t{ca}\t{cb}\t{w}")
+
+
 def main():
+    if sys.argv[1] == "top":
+        top(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]),
+            int(sys.argv[6]))
+        return
     if sys.argv[1] == "pmi":
         want = pmi(sys.argv[2], int(sys.argv[3]))
         got = read_ember(sys.argv[4], 1)
