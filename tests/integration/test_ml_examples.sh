@@ -18,9 +18,11 @@ trap 'rm -rf "$tmp"' EXIT
 export LC_ALL=C
 
 skip() { echo "SKIP: $*"; exit 0; }
-fetch() {
-    "$here/../../scripts/fetch-data.sh" "$@" 2>"$tmp/fetch" ||
-        skip "cannot fetch $*: $(tail -n 1 "$tmp/fetch")"
+fetch() { # variable, data set
+    local path
+    path=$("$here/../../scripts/fetch-data.sh" "$2" 2>"$tmp/fetch") ||
+        skip "cannot fetch $2: $(tail -n 1 "$tmp/fetch")"
+    printf -v "$1" '%s' "$path"
 }
 
 fail=0
@@ -51,10 +53,10 @@ same() { # name, expected file, got file
     fi
 }
 
-kjv=$(fetch kjv)
-web=$(fetch web)
-american=$(fetch american)
-huge=$(fetch american-huge)
+fetch kjv kjv
+fetch web web
+fetch american american
+fetch huge american-huge
 py=/usr/bin/python3
 
 # ---- word_stats ----
