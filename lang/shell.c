@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <editline/readline.h>
@@ -510,6 +511,7 @@ static char *read_chunk(lua_State *L, bool *is_eof)
         line = readline(buf ? PROMPT2 : PROMPT);
         if (line == NULL) {
             if (got_sigint) { /* Ctrl-C: drop what was typed */
+                tcflush(STDIN_FILENO, TCIFLUSH);
                 printf("\n");
                 free(buf);
                 buf = NULL;

@@ -72,11 +72,16 @@ static void type(int fd, const char *s)
         perror("write");
 }
 
+/* Ends the session with Ctrl-D. A completion first proves that the line
+ * editor has the terminal in raw mode: a Ctrl-D typed while the terminal
+ * is still in cooked mode would be taken by the terminal driver. */
 static int finish(pid_t pid, int fd)
 {
     int status = 0;
 
-    type(fd, "\x04"); /* Ctrl-D */
+    type(fd, "sc:versio\t");
+    expect(fd, "n", "completion before Ctrl-D");
+    type(fd, "\x15\x04"); /* Ctrl-U empties the line, Ctrl-D */
     waitpid(pid, &status, 0);
     close(fd);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
