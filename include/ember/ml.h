@@ -400,4 +400,5 @@ EM_API em_rdd *em_minhash_similarity_join(const em_minhash *mh, em_rdd *docs,
 #ifdef __cplusplus
 }
 #endif
+#include "ml_cluster.h" /* k-means */
 #endif /* EMBER_INCLUDE_EMBER_ML_H */
