@@ -57,7 +57,7 @@ typedef struct em_kmeans_opts {
  * The model (in `a`) is the map {"clusterCenters": array of k vecs,
  * "trainingCost": the cost of the last E-step (the centres before the
  * last move, as Spark), "numIter": iterations run}. With fewer than k
- * distinct points the random and k-means|| modes give fewer centres.
+ * points the random and k-means|| modes give fewer centres.
  * EM_EINVAL for k < 1 or bad options (initial centres not k vectors of
  * one dimension), EM_EEMPTY on no points; a record that is not a vector
  * of the centres' dimension fails the job with a message. opts may be
