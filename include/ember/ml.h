@@ -402,4 +402,5 @@ EM_API em_rdd *em_minhash_similarity_join(const em_minhash *mh, em_rdd *docs,
 #endif
 #include "ml_cluster.h" /* k-means */
 #include "graph.h"      /* PageRank */
+#include "ml_linear.h"  /* linear models and optimizers */
 #endif /* EMBER_INCLUDE_EMBER_ML_H */

@@ -1,0 +1,47 @@
+/* Pieces shared by the linear models' files (ops/ml/): the training
+ * environment, the mini-batch draw and the element-wise sum of partition
+ * results. Internal; the public API is include/ember/ml_linear.h.
+ */
+#ifndef EMBER_OPS_ML_LINEAR_H
+#define EMBER_OPS_ML_LINEAR_H
+
+#include "ember.h"
+#include "ember/ml_linear.h"
+
+/* The environment of the training functions: an array indexed by these. */
+enum {
+    EM__LIN_W,       /* broadcast reference to the weights vec */
+    EM__LIN_LOSS,    /* em_linear_loss */
+    EM__LIN_ICPT,    /* bool: the last weight is the intercept */
+    EM__LIN_FRAC,    /* float: miniBatchFraction */
+    EM__LIN_SEED,    /* int */
+    EM__LIN_ITER,    /* int: the iteration (round), from 1 */
+    EM__LIN_EPOCHS,  /* int: local epochs (parallel SGD) */
+    EM__LIN_OPTIM,   /* vec: kind, step, schedule, reg, reg_param */
+    EM__LIN_NENV
+};
+
+/* True when the point at position i of partition part is in iteration
+ * iter's mini-batch: a hash of (seed, iter, part, i) below frac. */
+bool em__lin_sampled(uint64_t seed, int64_t iter, int part, uint32_t i,
+                     double frac);
+
+/* EM_OK when conf is valid, else EM_EINVAL with the reason (optim.c). */
+em_status em__optim_check(const em_optim_conf *conf);
+
+/* Fails the task with the current em_last_error() message (copied
+ * first: em_task_fail writes the same buffer). */
+em_status em__lin_fail_last(em_task *t);
+
+/* Adds two arrays of ints, floats and vecs element-wise (for treeReduce):
+ * the partition results of both training loops. */
+em_status em__lin_sum_op(em_task *t, const em_val *env, const em_val *args,
+                         size_t nargs, em_val *out);
+
+/* Parallel SGD over each partition (the averaging and ipm modes): records
+ * -> [[n, loss sums vec, count sums vec, n * weights vec]], one epoch per
+ * EM__LIN_EPOCHS from the broadcast weights. */
+em_status em__lin_local_sgd(em_task *t, const em_val *env,
+                            const em_val *args, size_t nargs, em_val *out);
+
+#endif /* EMBER_OPS_ML_LINEAR_H */
