@@ -24,6 +24,9 @@
 #                sklearn/breast_cancer.csv, iris.csv, wine_data.csv (a first
 #                line with the shape and the class names); these four come
 #                from python3-sklearn's datasets/data
+# wormnet        graphs/WormNet.v3.benchmark.txt: the WormNet v3 gene network
+#                of python3-networkx's examples (2,445 nodes, 78,736 edges,
+#                "src<TAB>dst" a line)
 #
 # Prints the path of each requested file or folder on stdout, one a line;
 # progress and errors go to stderr. Set EMBER_DATA_CACHE to use another
@@ -67,6 +70,9 @@ digits_sha256=6ebb3d2fee246a4e99363262ddf8a00a3c41bee6014c373ed9d9216ba7f651b8
 breast_cancer_sha256=fed3eb72d0575ef6192293f5093c6e801b1476b577d0386bf4455504522172ed
 iris_sha256=f13ffa8fdd56fd8e6c8d16d4081a3fbd3114bcd0aae4256c43205169cd9d1449
 wine_sha256=10e8a802908b34f86e5da8ce962f3c806694bc98450a18f61851af59f324bede
+
+networkx_pkg=python3-networkx=2.8.8-1
+wormnet_sha256=52f6ccd3fb906b0aff5b9ae3c61202bc7fd6f27d35141897f13fa57b5f6e7ebf
 
 log() { echo "fetch-data.sh: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -367,6 +373,21 @@ fetch_sklearn() {
         "$src/wine_data.csv" "$out/"
 }
 
+# ---- networkx's example graphs ----
+
+# Leaves data-cache/graphs/WormNet.v3.benchmark.txt.
+fetch_wormnet() {
+    local out=$cache/graphs src
+    if is_cached "$out/WormNet.v3.benchmark.txt" "$wormnet_sha256"; then
+        return 0
+    fi
+    fetch_deb "$networkx_pkg"
+    src=$deb_root/usr/share/doc/python3-networkx/examples/algorithms
+    verify "$src/WormNet.v3.benchmark.txt" "$wormnet_sha256" "$networkx_pkg"
+    mkdir -p "$out"
+    mv "$src/WormNet.v3.benchmark.txt" "$out/"
+}
+
 # Fetches set $1 and prints its path(s).
 fetch_set() {
     case $1 in
@@ -398,6 +419,7 @@ fetch_set() {
     breast-cancer) fetch_sklearn; echo "$cache/sklearn/breast_cancer.csv" ;;
     iris) fetch_sklearn; echo "$cache/sklearn/iris.csv" ;;
     wine) fetch_sklearn; echo "$cache/sklearn/wine_data.csv" ;;
+    wormnet) fetch_wormnet; echo "$cache/graphs/WormNet.v3.benchmark.txt" ;;
     esac
 }
 
@@ -408,7 +430,7 @@ fi
 for t in "${targets[@]}"; do
     case $t in
     gcide | american | british | american-huge | words | fortunes | kjv | \
-        web | bibles | digits | breast-cancer | iris | wine) ;;
+        web | bibles | digits | breast-cancer | iris | wine | wormnet) ;;
     gcide-x*) [[ ${t#gcide-x} =~ ^[1-9][0-9]*$ ]] || usage ;;
     -h | --help) usage ;;
     *) log "unknown data set: $t"; usage ;;

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# examples/kmeans on scikit-learn's digits (1,797 x 64) against
+# scikit-learn's KMeans (algorithm="lloyd", n_init=1, tol=0) from the same
+# k-means++ centres (tests/integration/ref_kmeans.py): the cost of the
+# final centres within 0.1% of scikit-learn's inertia, and the same output
+# on local[1], local[2] and local[7]. Skips, saying why, when the digits
+# cannot be fetched or scikit-learn cannot be installed.
+set -euo pipefail
+build=$1
+here=$(cd "$(dirname "$0")" && pwd)
+km=$build/examples/kmeans
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+skip() { echo "SKIP: $*"; exit 0; }
+
+if ! digits=$("$here/../../scripts/fetch-data.sh" digits 2>"$tmp/fetch"); then
+    skip "cannot fetch the digits: $(tail -n 1 "$tmp/fetch")"
+fi
+py=/usr/bin/python3
+if ! "$py" -c 'import sklearn' 2>/dev/null; then
+    sudo=
+    [[ $(id -u) == 0 ]] || sudo="sudo -n"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q \
+        --no-install-recommends python3-sklearn >"$tmp/apt" 2>&1 || true
+    "$py" -c 'import sklearn' 2>/dev/null ||
+        skip "python3-sklearn cannot be installed: $(tail -n 1 "$tmp/apt")"
+fi
+
+fail=0
+field() { awk -F '\t' -v k="$1" '$1 == k { print $2 }' "$2"; }
+for k in 10 4; do
+    "$py" "$here/ref_kmeans.py" "$digits" "$k" "$tmp/centers" >"$tmp/ref"
+    for master in 'local[1]' 'local[2]' 'local[7]'; do
+        if ! "$km" --master "$master" --partitions 4 --k "$k" \
+            --centers "$tmp/centers" --epsilon -1 --iterations 1000 \
+            "$digits" >"$tmp/ember-$master" 2>"$tmp/err"; then
+            echo "FAIL kmeans k=$k $master: $(cat "$tmp/err")"
+            exit 1
+        fi
+    done
+    for master in 'local[2]' 'local[7]'; do
+        if ! cmp -s "$tmp/ember-local[1]" "$tmp/ember-$master"; then
+            echo "FAIL k=$k: $master differs from local[1]"
+            fail=1
+        fi
+    done
+    got=$(field cost "$tmp/ember-local[1]")
+    want=$(field cost "$tmp/ref")
+    if awk -v g="$got" -v w="$want" 'BEGIN { d = (g - w) / w; exit !(d < -0.001 || d > 0.001) }'
+    then
+        echo "FAIL k=$k: cost $got, scikit-learn's inertia $want"
+        fail=1
+    else
+        echo "ok   k=$k: cost $got in $(field iterations "$tmp/ember-local[1]")" \
+            "iterations, scikit-learn's $want in $(field iterations "$tmp/ref")"
+    fi
+done
+exit $fail
