@@ -116,6 +116,13 @@ EM_API em_ctx *em_ctx_create(const em_conf *conf);
  * accumulator. Accepts NULL. */
 EM_API void em_ctx_destroy(em_ctx *ctx);
 
+/* Cancels the job running on ctx, if any: no task of it starts any more,
+ * and the action returns EM_ECANCELED once the tasks already running have
+ * finished (on the pool: at once; the executors' results are dropped). A
+ * job started afterwards runs normally. Async-signal-safe: it only sets a
+ * flag, so a SIGINT handler may call it (the shell does). */
+EM_API void em_ctx_cancel(em_ctx *ctx);
+
 /* The number of partitions operators use when none is given. */
 EM_API int em_ctx_default_parallelism(const em_ctx *ctx);
 
@@ -501,6 +508,13 @@ EM_API em_status em_accum_set(em_accum *acc, em_val v);
 /* ------------------------------------------------------------------ */
 /* Testing hooks                                                        */
 /* ------------------------------------------------------------------ */
+
+/* The allocation wrapper, for code that embeds its own allocations in the
+ * process's accounting (the Lua binding gives it to each Lua state, so the
+ * Lua heap counts against the memory budget): p NULL allocates n bytes; n
+ * 0 frees p (of old_n bytes) and returns NULL; otherwise resizes p from
+ * old_n to n bytes. NULL when out of memory (p is then untouched). */
+EM_API void *em_mem_realloc(void *p, size_t old_n, size_t n);
 
 /* Makes the allocation wrapper fail every allocation after `n` more have
  * succeeded (n < 0: never fail). Process-wide; for out-of-memory tests. */

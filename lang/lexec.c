@@ -111,13 +111,41 @@ void em__lua_interrupt_all(void)
 
 static int protected_call(lua_State *L);
 
+/* Lua's allocator: the library's wrapper, so the Lua heap counts against
+ * the memory budget like every other allocation (DESIGN.md, Memory). */
+static void *lua_alloc(void *ud, void *p, size_t old_n, size_t n)
+{
+    (void)ud;
+    return em_mem_realloc(p, p != NULL ? old_n : 0, n);
+}
+
+/* An error outside any protected call: say what it was (Lua then ends
+ * the process, as luaL_newstate's states do). */
+static int lua_panic(lua_State *L)
+{
+    const char *msg = lua_tostring(L, -1);
+
+    fprintf(stderr, "ember: Lua error outside a protected call: %s\n",
+            msg ? msg : "(not a string)");
+    return 0;
+}
+
+lua_State *em__lua_newstate(void)
+{
+    lua_State *L = lua_newstate(lua_alloc, NULL);
+
+    if (L != NULL)
+        lua_atpanic(L, lua_panic);
+    return L;
+}
+
 static exec *exec_new(void)
 {
     exec *x = calloc(1, sizeof(*x));
 
     if (x == NULL)
         return NULL;
-    x->L = luaL_newstate();
+    x->L = em__lua_newstate();
     if (x->L == NULL) {
         free(x);
         return NULL;

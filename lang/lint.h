@@ -34,6 +34,14 @@ extern volatile sig_atomic_t em__lua_interrupted;
  * does). */
 void em__lua_interrupt_all(void);
 
+/* A new Lua state whose heap goes through the library's allocation
+ * wrapper (em_mem_realloc); NULL when out of memory. */
+lua_State *em__lua_newstate(void);
+
+/* Cancels the running job of every driver context of the process
+ * (em_ctx_cancel); async-signal-safe. */
+void em__lua_cancel_all(void);
+
 /* ---- values (lval.c) ---- */
 
 /* Pushes the sentinel ember.null (a light userdata). */

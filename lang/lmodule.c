@@ -9,6 +9,11 @@
 
 #include "lint.h"
 
+/* The driver contexts of this process, so that Ctrl-C in the shell can
+ * cancel their jobs (a signal handler reads it: pointers only). */
+#define MAX_CTXS 16
+static em_ctx *volatile live_ctxs[MAX_CTXS];
+
 /* The storage level names, in the order of em_storage. */
 static const char *const storage_names[] = {
     "NONE",
@@ -305,6 +310,9 @@ static int ctx_gc(lua_State *L)
 {
     em__lctx *c = check_lctx(L, 1);
 
+    for (int i = 0; i < MAX_CTXS; i++)
+        if (live_ctxs[i] == c->ctx)
+            live_ctxs[i] = NULL;
     em_ctx_destroy(c->ctx);
     c->ctx = NULL;
     return 0;
@@ -565,7 +573,22 @@ em__lctx *em__lua_new_ctx(lua_State *L, const char *master,
     c->ctx = em_ctx_create(&conf);
     if (c->ctx == NULL)
         luaL_error(L, "%s", em_last_error());
+    for (int i = 0; i < MAX_CTXS; i++) { /* for Ctrl-C: em__lua_cancel_all */
+        if (live_ctxs[i] == NULL) {
+            live_ctxs[i] = c->ctx;
+            break;
+        }
+    }
     return c;
+}
+
+void em__lua_cancel_all(void)
+{
+    for (int i = 0; i < MAX_CTXS; i++) {
+        em_ctx *ctx = live_ctxs[i];
+        if (ctx != NULL)
+            em_ctx_cancel(ctx);
+    }
 }
 
 /* ember.SparkContext(master): a new context (usually `sc` is enough). */

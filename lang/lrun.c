@@ -86,7 +86,7 @@ static int setup(lua_State *L)
 lua_State *em__lua_driver_new(const em__lang_opts *o, char *err,
                               size_t cap)
 {
-    lua_State *L = luaL_newstate();
+    lua_State *L = em__lua_newstate();
 
     if (L == NULL) {
         snprintf(err, cap, "cannot create a Lua state: out of memory");

@@ -194,6 +194,7 @@ static void on_sigint_running(int sig)
     (void)sig;
     got_sigint = 1;
     em__lua_interrupt_all();
+    em__lua_cancel_all(); /* native-only jobs stop too */
     if (shell_L != NULL)
         lua_sethook(shell_L, lstop,
                     LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);

@@ -96,6 +96,15 @@ void *em__mem_realloc(void *p, size_t old_n, size_t n)
     return q;
 }
 
+void *em_mem_realloc(void *p, size_t old_n, size_t n)
+{
+    if (n == 0) {
+        em__mem_free(p, old_n);
+        return NULL;
+    }
+    return em__mem_realloc(p, p != NULL ? old_n : 0, n);
+}
+
 void em__mem_free(void *p, size_t n)
 {
     if (p == NULL)

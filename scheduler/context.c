@@ -216,6 +216,12 @@ void em_ctx_destroy(em_ctx *ctx)
     em__mem_free(ctx, sizeof(*ctx));
 }
 
+void em_ctx_cancel(em_ctx *ctx)
+{
+    if (ctx != NULL)
+        ctx->is_cancel_asked = 1;
+}
+
 int em_ctx_default_parallelism(const em_ctx *ctx)
 {
     return ctx->default_parallelism;

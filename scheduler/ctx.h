@@ -7,6 +7,7 @@
 #define EMBER_SCHEDULER_CTX_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -32,6 +33,7 @@ struct em_ctx {
     char *local_dir;           /* scratch files */
     bool has_progress;         /* draw the progress bar on stderr */
     bool is_executor;          /* runs tasks for a driver elsewhere */
+    volatile sig_atomic_t is_cancel_asked; /* em_ctx_cancel: stop the job */
     /* In an executor: fetches broadcast id's encoding from the driver. */
     em_status (*fetch_broadcast)(em_ctx *ctx, int id, em__buf *out);
     void *exec;                /* the executor or driver link, if any */

@@ -340,6 +340,12 @@ em_status em__stage_run(em_ctx *ctx, em_rdd *rdd, const int *parts, int n,
             until.tv_nsec -= 1000000000;
         }
         pthread_cond_timedwait(&p->done, &p->lock, &until);
+        if (ctx->is_cancel_asked && !j.is_failed) { /* em_ctx_cancel */
+            j.is_failed = true;
+            j.status = EM_ECANCELED;
+            snprintf(j.message, sizeof(j.message), "job %d canceled",
+                     j.id);
+        }
         draw_progress(&j, false);
     }
     p->cur = NULL;
@@ -389,6 +395,8 @@ em_status em__job_run(em_ctx *ctx, em_rdd *rdd, const int *parts, int n,
 {
     em_status st = EM_OK;
 
+    if (!em__pool_is_task_thread(ctx->pool))
+        ctx->is_cancel_asked = 0; /* a cancel is for the job running then */
     for (int attempt = 0; attempt < MAX_STAGE_ATTEMPTS; attempt++) {
         st = em__shuffle_prepare(ctx, rdd);
         if (st == EM_OK)

@@ -69,7 +69,14 @@ typedef struct dtask {
     int64_t pending_ms;    /* when it last became pending */
 } dtask;
 
-typedef struct dstage {
+typedef struct dstage dstage;
+
+typedef struct stage_op {
+    struct driver *d;
+    dstage *s;
+} stage_op;
+
+struct dstage {
     int id;
     em__buf frame;         /* the STAGE frame */
     int n, done, running;
@@ -85,7 +92,7 @@ typedef struct dstage {
     char message[1200];
     char first_cause[1024];
     int64_t idle_since_ms; /* no executor at all since */
-} dstage;
+};
 
 typedef struct driver {
     em_ctx *ctx;
@@ -839,6 +846,15 @@ static void check(void *arg)
 
 /* ---- running a stage ---- */
 
+static void cancel_on_loop(void *arg)
+{
+    stage_op *op = arg;
+
+    if (op->d->cur == op->s && !op->s->is_finished)
+        finish(op->d, EM_ECANCELED, "job canceled");
+    em__mem_free(op, sizeof(*op));
+}
+
 static void dstage_free(dstage *s)
 {
     em__buf_fini(&s->frame);
@@ -847,10 +863,7 @@ static void dstage_free(dstage *s)
     em__mem_free(s, sizeof(*s));
 }
 
-typedef struct stage_op {
-    driver *d;
-    dstage *s;
-} stage_op;
+
 
 static void stage_begin(void *arg)
 {
@@ -966,6 +979,7 @@ static em_status cluster_stage_run(em_ctx *ctx, em_rdd *rdd,
     pthread_mutex_lock(&ctx->job_lock); /* one stage at a time */
     if (n > 0 && em__loop_post(d->loop, stage_begin, op) == EM_OK) {
         int64_t drawn_ms = 0;
+        bool is_cancel_sent = false;
         pthread_mutex_lock(&d->lock);
         while (!s->is_finished) {
             struct timespec until;
@@ -976,6 +990,17 @@ static em_status cluster_stage_run(em_ctx *ctx, em_rdd *rdd,
                 until.tv_nsec -= 1000000000;
             }
             pthread_cond_timedwait(&d->cond, &d->lock, &until);
+            if (ctx->is_cancel_asked && !is_cancel_sent) {
+                stage_op *cop = em__mem_calloc(1, sizeof(*cop));
+                if (cop != NULL) {
+                    cop->d = d;
+                    cop->s = s;
+                    if (em__loop_post(d->loop, cancel_on_loop, cop) != EM_OK)
+                        em__mem_free(cop, sizeof(*cop));
+                    else
+                        is_cancel_sent = true;
+                }
+            }
             /* done and running are the loop's: a momentary view is fine */
             em__progress_draw(ctx, sid, __atomic_load_n(&s->done,
                                                         __ATOMIC_RELAXED),

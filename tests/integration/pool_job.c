@@ -16,6 +16,9 @@
  *                then DIR/ready is made and the job waits for DIR/go
  *                before counting again; prints how many records the map
  *                function saw in all (N when nothing was recomputed)
+ *   cancel       a job of slow tasks canceled (em_ctx_cancel) after 1 s
+ *                from another thread; prints how it ended, then runs a
+ *                small job on the same context
  *   crash        a user function that segfaults on one record
  *   exit         a user function that calls exit(3) on one record
  *   fail         a user function that fails (an error, not a crash)
@@ -26,6 +29,7 @@
  * Exit status: 0 when the job succeeded, 1 when it failed (the message is
  * printed on stderr), 2 for bad usage.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,6 +159,13 @@ static int cmp_i64(const void *a, const void *b)
 
 static const char *sync_dir; /* replicated: DIR */
 
+static void *cancel_soon(void *arg)
+{
+    sleep(1);
+    em_ctx_cancel(arg);
+    return NULL;
+}
+
 static em_status run(em_ctx *ctx, const char *mode, int64_t n, int64_t ms,
                      em_arena *a)
 {
@@ -239,6 +250,19 @@ static em_status run(em_ctx *ctx, const char *mode, int64_t n, int64_t ms,
         printf("second count: %lld\n", (long long)count);
         if ((st = em_accum_value(acc, a, &v)) == EM_OK)
             printf("records computed: %lld\n", (long long)v.u.i);
+    } else if (strcmp(mode, "cancel") == 0) {
+        pthread_t th;
+        int64_t t0 = now_us();
+        em_rdd *r = em_rdd_map_partitions(em_ctx_range(ctx, 0, 4000, 1, 8),
+                                          em_fn_of(slow_parts, em_int(3000)));
+        pthread_create(&th, NULL, cancel_soon, ctx);
+        st = em_rdd_count(r, &count);
+        pthread_join(th, NULL);
+        printf("first job: %s after %s than 2.5 s\n", em_status_name(st),
+               now_us() - t0 < 2500000 ? "less" : "more");
+        st = em_rdd_count(em_ctx_range(ctx, 0, 100, 1, 4), &count);
+        if (st == EM_OK)
+            printf("next job: %lld\n", (long long)count);
     } else if (strcmp(mode, "crash") == 0 || strcmp(mode, "exit") == 0 ||
                strcmp(mode, "fail") == 0) {
         int how = mode[0] == 'c' ? 0 : mode[0] == 'e' ? 1 : 2;

@@ -152,6 +152,14 @@ fi
 # the pool still works after executors died
 same "wordcount after crashed executors" "$build/examples/wordcount" "$tmp/text.txt"
 
+# em_ctx_cancel on the pool: the job ends at once with EM_ECANCELED and
+# the context runs the next job
+if timeout 60 "$job" --master "$url" cancel > "$tmp/pool.out" 2> "$tmp/pool.err" &&
+    grep -q "^first job: EM_ECANCELED after less than 2.5 s$" "$tmp/pool.out" &&
+    grep -q "^next job: 100$" "$tmp/pool.out"; then
+    ok "a canceled job on the pool"
+else bad "cancel on the pool: $(cat "$tmp/pool.out") $(tail -2 "$tmp/pool.err")"; fi
+
 # SIGKILL of an executor alone: its tasks are retried, its map outputs are
 # still served by its worker
 "$job" --master 'local[2]' slow2 4000 1500 > "$tmp/local.out"
