@@ -27,6 +27,11 @@
 # wormnet        graphs/WormNet.v3.benchmark.txt: the WormNet v3 gene network
 #                of python3-networkx's examples (2,445 nodes, 78,736 edges,
 #                "src<TAB>dst" a line)
+# movielens      movielens/ratings.csv: MovieLens latest-small (100,004
+#                ratings of 671 users on 9,066 movies; GroupLens terms: kept
+#                in the cache only), "userId,movieId,rating,timestamp" a
+#                line without a header, in the package's order; read from
+#                r-cran-dslabs's movielens object (R's lazy-load format)
 #
 # Prints the path of each requested file or folder on stdout, one a line;
 # progress and errors go to stderr. Set EMBER_DATA_CACHE to use another
@@ -74,13 +79,19 @@ wine_sha256=10e8a802908b34f86e5da8ce962f3c806694bc98450a18f61851af59f324bede
 networkx_pkg=python3-networkx=2.8.8-1
 wormnet_sha256=52f6ccd3fb906b0aff5b9ae3c61202bc7fd6f27d35141897f13fa57b5f6e7ebf
 
+dslabs_pkg=r-cran-dslabs=0.7.4-1
+# usr/lib/R/site-library/dslabs/data/Rdata.rdx and .rdb, and the ratings
+rdx_sha256=97e59cc21906407fe85a369cd92a765ea050e69346d4043545471972bd02a6b3
+rdb_sha256=7f740c8802abcf5de56096417560b2d5be317c59f30d50c9d37548695952aa3b
+movielens_sha256=0cde7be58d34f52dff8630e3e17265ca14c7b95a7ea36d9098cd82b6d2d5eaf8
+
 log() { echo "fetch-data.sh: $*" >&2; }
 die() { log "$*"; exit 1; }
 
 usage() {
     echo "usage: scripts/fetch-data.sh [gcide | gcide-xN | american |" \
         "british | american-huge | words | fortunes | kjv | web | bibles |" \
-        "digits | breast-cancer | iris | wine]..." >&2
+        "digits | breast-cancer | iris | wine | movielens]..." >&2
     exit 2
 }
 
@@ -388,6 +399,144 @@ fetch_wormnet() {
     mv "$src/WormNet.v3.benchmark.txt" "$out/"
 }
 
+# ---- MovieLens from dslabs (R's lazy-load format) ----
+
+# Prints the movielens data frame of the R lazy-load database $1/Rdata.{rdx,
+# rdb} as "userId,movieId,rating,timestamp" lines. The .rdx is a gzip'd
+# serialized list whose "variables" entry maps each object's name to
+# (offset, length) in the .rdb; a record there is a 4-byte big-endian
+# uncompressed length, then a zlib stream (or a type byte, Z/2/X/0, then
+# zlib, bzip2, xz or raw bytes). A serialized object is "X\n", three ints
+# (format 2 or 3; 3 adds the native encoding) and then items in XDR (big-
+# endian): an int of flags (type in the low byte; 512: has attributes,
+# 1024: has a tag; a reference's index above bit 8) and the type's body.
+# Only what data frames use is read: vectors, strings, pairlists,
+# symbols, references and the compact ALTREP sequences.
+decode_rdata() {
+    local py=python3
+    [[ -x /usr/bin/python3 ]] && py=/usr/bin/python3
+    "$py" - "$1" <<'PY'
+import bz2, gzip, lzma, struct, sys, zlib
+
+def unpack_record(b):
+    n = struct.unpack(">I", b[:4])[0]
+    unz = {b"Z": zlib.decompress, b"2": bz2.decompress,
+           b"X": lzma.decompress, b"0": bytes}.get(b[4:5])
+    d = unz(b[5:]) if unz else zlib.decompress(b[4:])
+    if len(d) != n:
+        sys.exit("lazy-load: a record of %d bytes, not %d" % (len(d), n))
+    return d
+
+class Reader:
+    def __init__(self, b):
+        self.b, self.p, self.refs = b, 0, []
+        if self.take(2) != b"X\n":
+            sys.exit("lazy-load: not an XDR serialization")
+        version = self.int()
+        self.int(), self.int()
+        if version == 3:
+            self.take(self.int())
+
+    def take(self, n):
+        if self.p + n > len(self.b):
+            sys.exit("lazy-load: truncated object")
+        s = self.b[self.p:self.p + n]
+        self.p += n
+        return s
+
+    def int(self):
+        return struct.unpack(">i", self.take(4))[0]
+
+    def length(self):
+        n = self.int()
+        if n == -1:
+            hi, lo = self.int(), self.int()
+            n = (hi << 32) + lo
+        return n
+
+    def item(self):
+        f = self.int()
+        t = f & 255
+        if t in (254, 253, 252, 251, 250, 242, 241):  # nil, environments
+            return None
+        if t == 255:  # a reference to an earlier symbol
+            return self.refs[(f >> 8 or self.int()) - 1]
+        if t == 1:  # a symbol: its name
+            s = self.item()
+            self.refs.append(s)
+            return s
+        if t in (2, 239):  # a pairlist, as {tag: value}
+            out = {}
+            while t in (2, 239):
+                if f & 512:
+                    self.item()
+                tag = self.item() if f & 1024 else None
+                out[tag] = self.item()
+                f = self.int()
+                t = f & 255
+            if t != 254:
+                sys.exit("lazy-load: a pairlist ends in type %d" % t)
+            return out
+        if t == 9:  # a string
+            n = self.int()
+            return None if n == -1 else self.take(n).decode("utf-8", "replace")
+        if t in (10, 13):
+            n = self.length()
+            v = list(struct.unpack(">%di" % n, self.take(4 * n)))
+        elif t == 14:
+            n = self.length()
+            v = list(struct.unpack(">%dd" % n, self.take(8 * n)))
+        elif t in (16, 19):
+            v = [self.item() for _ in range(self.length())]
+        elif t == 238:  # ALTREP: class info, state, attributes
+            info, state = self.item(), self.item()
+            self.item()
+            name = next(iter(info.values()), None) if info else None
+            if name == "compact_intseq":
+                n, a, s = state
+                return [int(a + s * i) for i in range(int(n))]
+            if name and name.startswith("wrap_"):
+                return state[0]
+            sys.exit("lazy-load: unsupported ALTREP class %s" % name)
+        else:
+            sys.exit("lazy-load: unsupported R type %d" % t)
+        attrs = self.item() if f & 512 else None
+        if attrs and t == 19 and "names" in attrs:
+            return dict(zip(attrs["names"], v))
+        return v
+
+db = sys.argv[1] + "/Rdata"
+with open(db + ".rdx", "rb") as f:
+    raw = f.read()
+index = Reader(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b"
+               else unpack_record(raw)).item()
+off, n = (int(x) for x in index["variables"]["movielens"])
+with open(db + ".rdb", "rb") as f:
+    f.seek(off)
+    frame = Reader(unpack_record(f.read(n))).item()
+cols = [frame[k] for k in ("userId", "movieId", "rating", "timestamp")]
+sys.stdout.write("".join("%d,%d,%r,%d\n" % r for r in zip(*cols)))
+PY
+}
+
+# Leaves data-cache/movielens/ratings.csv.
+fetch_movielens() {
+    local out=$cache/movielens/ratings.csv src tmp
+    is_cached "$out" "$movielens_sha256" && return 0
+    fetch_deb "$dslabs_pkg"
+    src=$deb_root/usr/lib/R/site-library/dslabs/data
+    verify "$src/Rdata.rdx" "$rdx_sha256" "$dslabs_pkg"
+    verify "$src/Rdata.rdb" "$rdb_sha256" "$dslabs_pkg"
+    new_tmpdir
+    log "reading the movielens ratings of dslabs"
+    decode_rdata "$src" >"$tmp/ratings.csv"
+    if [[ $(sha_of "$tmp/ratings.csv") != "$movielens_sha256" ]]; then
+        die "checksum mismatch for ratings.csv (expected $movielens_sha256)"
+    fi
+    mkdir -p "$cache/movielens"
+    mv "$tmp/ratings.csv" "$out"
+}
+
 # Fetches set $1 and prints its path(s).
 fetch_set() {
     case $1 in
@@ -420,6 +569,7 @@ fetch_set() {
     iris) fetch_sklearn; echo "$cache/sklearn/iris.csv" ;;
     wine) fetch_sklearn; echo "$cache/sklearn/wine_data.csv" ;;
     wormnet) fetch_wormnet; echo "$cache/graphs/WormNet.v3.benchmark.txt" ;;
+    movielens) fetch_movielens; echo "$cache/movielens/ratings.csv" ;;
     esac
 }
 
@@ -430,7 +580,8 @@ fi
 for t in "${targets[@]}"; do
     case $t in
     gcide | american | british | american-huge | words | fortunes | kjv | \
-        web | bibles | digits | breast-cancer | iris | wine | wormnet) ;;
+        web | bibles | digits | breast-cancer | iris | wine | wormnet | \
+        movielens) ;;
     gcide-x*) [[ ${t#gcide-x} =~ ^[1-9][0-9]*$ ]] || usage ;;
     -h | --help) usage ;;
     *) log "unknown data set: $t"; usage ;;
