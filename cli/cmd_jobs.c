@@ -23,29 +23,6 @@ static const char help[] =
     "  --secret-file F  the cluster secret (default $EMBER_SECRET_FILE,\n"
     "                   else ~/.ember/secret)\n";
 
-/* As in cmd_submit.c: "--x V" or "--x=V" into *out; 1 taken, 0 another
- * option, -1 missing value. */
-static int take(int argc, char **argv, int *i, const char *name,
-                const char **out)
-{
-    size_t n = strlen(name);
-
-    if (strncmp(argv[*i], name, n) != 0)
-        return 0;
-    if (argv[*i][n] == '=') {
-        *out = argv[*i] + n + 1;
-        return 1;
-    }
-    if (argv[*i][n] != '\0')
-        return 0;
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "ember jobs: %s needs a value\n", name);
-        return -1;
-    }
-    *out = argv[++*i];
-    return 1;
-}
-
 /* The submissions, collected to size the columns. */
 typedef struct table {
     em__submit_info *rows;
@@ -57,8 +34,8 @@ static void add_row(const em__submit_info *j, void *ud)
 {
     table *t = ud;
 
-    if (em__mem_grow((void **)&t->rows, &t->cap, t->n + 1,
-                     sizeof(*t->rows)) != 0) {
+    if (em__mem_grow((void **)&t->rows, &t->cap, t->n + 1, sizeof(*t->rows)) !=
+        0) {
         t->failed = 1;
         return;
     }
@@ -88,8 +65,8 @@ static void cells(const em__submit_info *j, char started[32], char code[16],
 
 static void print_table(const table *t)
 {
-    static const char *const head[6] = {"ID", "NAME", "STATE", "WORKER",
-                                        "STARTED", "EXIT"};
+    static const char *const head[6] = {"ID",     "NAME",    "STATE",
+                                        "WORKER", "STARTED", "EXIT"};
     int width[6];
     char started[32], code[16];
     const char *c[6];
@@ -107,8 +84,8 @@ static void print_table(const table *t)
            head[5]);
     for (size_t i = 0; i < t->n; i++) {
         const em__submit_info *j = &t->rows[i];
-        bool has_why = strcmp(j->state, "failed") == 0 ||
-                       strcmp(j->state, "killed") == 0;
+        bool has_why =
+            strcmp(j->state, "failed") == 0 || strcmp(j->state, "killed") == 0;
 
         cells(j, started, code, c);
         printf("%-*s  %-*s  %-*s  %-*s  %-*s  %-*s%s%s\n", width[0], c[0],
@@ -132,13 +109,16 @@ int em__cli_jobs(int argc, char **argv)
             fputs(help, stdout);
             return 0;
         }
-        if ((r = take(argc, argv, &i, "--master", &master)) < 0 ||
-            (r == 0 && (r = take(argc, argv, &i, "--secret-file", &secret)) <
-                           0))
+        if ((r = em__cli_take("ember jobs", argc, argv, &i, "--master",
+                              &master)) < 0 ||
+            (r == 0 && (r = em__cli_take("ember jobs", argc, argv, &i,
+                                         "--secret-file", &secret)) < 0))
             return 2;
         if (r == 0) {
-            fprintf(stderr, "ember jobs: unexpected argument '%s' (ember jobs "
-                    "--help)\n", argv[i]);
+            fprintf(stderr,
+                    "ember jobs: unexpected argument '%s' (ember jobs "
+                    "--help)\n",
+                    argv[i]);
             return 2;
         }
     }

@@ -22,34 +22,13 @@ static const char help[] =
     "  --secret-file F  the cluster secret (default $EMBER_SECRET_FILE,\n"
     "                   else ~/.ember/secret)\n";
 
-/* As in cmd_submit.c: "--x V" or "--x=V" into *out; 1 taken, 0 another
- * option, -1 missing value. */
-static int take(int argc, char **argv, int *i, const char *name,
-                const char **out)
-{
-    size_t n = strlen(name);
-
-    if (strncmp(argv[*i], name, n) != 0)
-        return 0;
-    if (argv[*i][n] == '=') {
-        *out = argv[*i] + n + 1;
-        return 1;
-    }
-    if (argv[*i][n] != '\0')
-        return 0;
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "ember logs: %s needs a value\n", name);
-        return -1;
-    }
-    *out = argv[++*i];
-    return 1;
-}
-
 static void print_out(const void *p, size_t n, uint64_t dropped, void *ud)
 {
     if (dropped > 0)
-        fprintf(stderr, "ember logs: (the first %llu bytes of the output are "
-                "no longer kept)\n", (unsigned long long)dropped);
+        fprintf(stderr,
+                "ember logs: (the first %llu bytes of the output are "
+                "no longer kept)\n",
+                (unsigned long long)dropped);
     fwrite(p, 1, n, stdout);
     fflush(stdout);
 }
@@ -73,22 +52,25 @@ int em__cli_logs(int argc, char **argv)
             is_following = true;
             continue;
         }
-        if ((r = take(argc, argv, &i, "--master", &master)) < 0 ||
-            (r == 0 && (r = take(argc, argv, &i, "--secret-file", &secret)) <
-                           0))
+        if ((r = em__cli_take("ember logs", argc, argv, &i, "--master",
+                              &master)) < 0 ||
+            (r == 0 && (r = em__cli_take("ember logs", argc, argv, &i,
+                                         "--secret-file", &secret)) < 0))
             return 2;
         if (r > 0)
             continue;
         if (argv[i][0] == '-' || id != NULL) {
-            fprintf(stderr, "ember logs: unexpected argument '%s' (ember logs "
-                    "--help)\n", argv[i]);
+            fprintf(stderr,
+                    "ember logs: unexpected argument '%s' (ember logs "
+                    "--help)\n",
+                    argv[i]);
             return 2;
         }
         id = argv[i];
     }
     if (id == NULL) {
         fprintf(stderr, "ember logs: no submission id given (ember jobs lists "
-                "them)\n");
+                        "them)\n");
         return 2;
     }
     if ((url = em__submit_master_url(master)) == NULL) {

@@ -39,30 +39,6 @@ static void print_net(int level, const char *msg)
         fprintf(stderr, "ember master: %s\n", msg);
 }
 
-/* Takes the value of option name at argv[*i] ("--x V" or "--x=V") into
- * *out. 1 when taken, 0 when argv[*i] is another option, -1 when the value
- * is missing. */
-static int take(int argc, char **argv, int *i, const char *name,
-                const char **out)
-{
-    size_t n = strlen(name);
-
-    if (strncmp(argv[*i], name, n) != 0)
-        return 0;
-    if (argv[*i][n] == '=') {
-        *out = argv[*i] + n + 1;
-        return 1;
-    }
-    if (argv[*i][n] != '\0')
-        return 0;
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "ember master: %s needs a value\n", name);
-        return -1;
-    }
-    *out = argv[++*i];
-    return 1;
-}
-
 /* Parses the options into o and *port, *secret. 0, or the exit status. */
 static int parse(int argc, char **argv, em__master_opts *o, const char **port,
                  const char **secret)
@@ -74,12 +50,18 @@ static int parse(int argc, char **argv, em__master_opts *o, const char **port,
             fputs(help, stdout);
             return -1;
         }
-        if ((r = take(argc, argv, &i, "--host", &o->host)) == 0 &&
-            (r = take(argc, argv, &i, "--port", port)) == 0 &&
-            (r = take(argc, argv, &i, "--secret-file", secret)) == 0 &&
-            (r = take(argc, argv, &i, "--port-file", &o->port_file)) == 0) {
-            fprintf(stderr, "ember master: unknown argument '%s' (ember "
-                    "master --help)\n", argv[i]);
+        if ((r = em__cli_take("ember master", argc, argv, &i, "--host",
+                              &o->host)) == 0 &&
+            (r = em__cli_take("ember master", argc, argv, &i, "--port",
+                              port)) == 0 &&
+            (r = em__cli_take("ember master", argc, argv, &i, "--secret-file",
+                              secret)) == 0 &&
+            (r = em__cli_take("ember master", argc, argv, &i, "--port-file",
+                              &o->port_file)) == 0) {
+            fprintf(stderr,
+                    "ember master: unknown argument '%s' (ember "
+                    "master --help)\n",
+                    argv[i]);
             return 2;
         }
         if (r < 0)

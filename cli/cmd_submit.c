@@ -43,29 +43,6 @@ typedef struct args {
     int first; /* argv index of PROGRAM */
 } args;
 
-/* "--x V" or "--x=V" into *out: 1 taken, 0 another option, -1 missing
- * value. */
-static int take(int argc, char **argv, int *i, const char *name,
-                const char **out)
-{
-    size_t n = strlen(name);
-
-    if (strncmp(argv[*i], name, n) != 0)
-        return 0;
-    if (argv[*i][n] == '=') {
-        *out = argv[*i] + n + 1;
-        return 1;
-    }
-    if (argv[*i][n] != '\0')
-        return 0;
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "ember submit: %s needs a value\n", name);
-        return -1;
-    }
-    *out = argv[++*i];
-    return 1;
-}
-
 /* 0, -1 after --help, or the exit status of a usage error. */
 static int parse(int argc, char **argv, args *a)
 {
@@ -86,11 +63,16 @@ static int parse(int argc, char **argv, args *a)
             a->is_detached = true;
             continue;
         }
-        if ((r = take(argc, argv, &i, "--master", &a->master)) == 0 &&
-            (r = take(argc, argv, &i, "--name", &a->name)) == 0 &&
-            (r = take(argc, argv, &i, "--secret-file", &a->secret)) == 0) {
-            fprintf(stderr, "ember submit: unknown option '%s' (ember submit "
-                    "--help)\n", argv[i]);
+        if ((r = em__cli_take("ember submit", argc, argv, &i, "--master",
+                              &a->master)) == 0 &&
+            (r = em__cli_take("ember submit", argc, argv, &i, "--name",
+                              &a->name)) == 0 &&
+            (r = em__cli_take("ember submit", argc, argv, &i, "--secret-file",
+                              &a->secret)) == 0) {
+            fprintf(stderr,
+                    "ember submit: unknown option '%s' (ember submit "
+                    "--help)\n",
+                    argv[i]);
             return 2;
         }
         if (r < 0)
@@ -98,7 +80,7 @@ static int parse(int argc, char **argv, args *a)
     }
     if (i >= argc) {
         fprintf(stderr, "ember submit: no program given (ember submit "
-                "--help)\n");
+                        "--help)\n");
         return 2;
     }
     a->first = i;
@@ -181,8 +163,8 @@ static int load_program(const char *path, em__submit_req *r, char *pname,
             return 1;
         r->script_name = sname;
         r->program_name = "ember";
-        r->program = read_all("/proc/self/exe", "the ember binary",
-                              &r->program_bytes);
+        r->program =
+            read_all("/proc/self/exe", "the ember binary", &r->program_bytes);
         return r->program != NULL ? 0 : 1;
     }
     safe_name(path, pname, cap);
@@ -190,8 +172,10 @@ static int load_program(const char *path, em__submit_req *r, char *pname,
     if ((r->program = read_all(path, "program", &r->program_bytes)) == NULL)
         return 1;
     if (r->program_bytes < 4 || memcmp(r->program, "\177ELF", 4) != 0) {
-        fprintf(stderr, "ember submit: %s is neither an executable (ELF) nor "
-                "a Lua script (FILE.lua)\n", path);
+        fprintf(stderr,
+                "ember submit: %s is neither an executable (ELF) nor "
+                "a Lua script (FILE.lua)\n",
+                path);
         return 1;
     }
     return 0;
@@ -201,8 +185,10 @@ static int load_program(const char *path, em__submit_req *r, char *pname,
 static void print_out(const void *p, size_t n, uint64_t dropped, void *ud)
 {
     if (dropped > 0)
-        fprintf(stderr, "ember submit: (the first %llu bytes of the output "
-                "are no longer kept)\n", (unsigned long long)dropped);
+        fprintf(stderr,
+                "ember submit: (the first %llu bytes of the output "
+                "are no longer kept)\n",
+                (unsigned long long)dropped);
     fwrite(p, 1, n, stdout);
     fflush(stdout);
 }
@@ -213,7 +199,8 @@ static int follow(em__sclient *c, const char *id)
     em__submit_info end;
 
     if (em__submit_logs(c, id, true, print_out, NULL, &end) != EM_OK) {
-        fprintf(stderr, "ember submit: lost the master while following %s: "
+        fprintf(stderr,
+                "ember submit: lost the master while following %s: "
                 "%s (the driver may still run: ember logs --follow %s)\n",
                 id, em_last_error(), id);
         return 1;
@@ -242,15 +229,16 @@ int em__cli_submit(int argc, char **argv)
         return 2;
     }
     if (a.name != NULL && !em__daemon_is_name(a.name)) {
-        fprintf(stderr, "ember submit: bad --name '%s' (1-127 letters, "
-                "digits, '.', '_' or '-', not starting with '.')\n", a.name);
+        fprintf(stderr,
+                "ember submit: bad --name '%s' (1-127 letters, "
+                "digits, '.', '_' or '-', not starting with '.')\n",
+                a.name);
         return 2;
     }
     if ((rc = load_program(argv[a.first], &r, pname, sname, sizeof(pname))) !=
         0)
         goto out;
-    r.name = a.name != NULL ? a.name
-                            : r.script != NULL ? r.script_name : pname;
+    r.name = a.name != NULL ? a.name : r.script != NULL ? r.script_name : pname;
     r.args = (const char *const *)argv + a.first + 1;
     r.nargs = (size_t)(argc - a.first - 1);
     rc = 1;

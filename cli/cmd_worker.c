@@ -52,36 +52,13 @@ typedef struct args {
     const char *master, *host, *cores, *memory, *work_dir, *secret, *id;
 } args;
 
-/* As in cmd_master.c: "--x V" or "--x=V" into *out; 1 taken, 0 another
- * option, -1 missing value. */
-static int take(int argc, char **argv, int *i, const char *name,
-                const char **out)
-{
-    size_t n = strlen(name);
-
-    if (strncmp(argv[*i], name, n) != 0)
-        return 0;
-    if (argv[*i][n] == '=') {
-        *out = argv[*i] + n + 1;
-        return 1;
-    }
-    if (argv[*i][n] != '\0')
-        return 0;
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "ember worker: %s needs a value\n", name);
-        return -1;
-    }
-    *out = argv[++*i];
-    return 1;
-}
-
 /* 0, -1 after --help, or the exit status of a usage error. */
 static int parse(int argc, char **argv, args *a)
 {
-    static const char *const names[] = {"--master", "--host", "--cores",
-                                        "--memory", "--work-dir",
-                                        "--secret-file", "--id"};
-    const char **dst[] = {&a->master, &a->host, &a->cores, &a->memory,
+    static const char *const names[] = {
+        "--master",   "--host",        "--cores", "--memory",
+        "--work-dir", "--secret-file", "--id"};
+    const char **dst[] = {&a->master,   &a->host,   &a->cores, &a->memory,
                           &a->work_dir, &a->secret, &a->id};
 
     for (int i = 1; i < argc; i++) {
@@ -91,20 +68,21 @@ static int parse(int argc, char **argv, args *a)
             fputs(help, stdout);
             return -1;
         }
-        for (size_t k = 0; k < sizeof(names) / sizeof(names[0]) && r == 0;
-             k++)
-            r = take(argc, argv, &i, names[k], dst[k]);
+        for (size_t k = 0; k < sizeof(names) / sizeof(names[0]) && r == 0; k++)
+            r = em__cli_take("ember worker", argc, argv, &i, names[k], dst[k]);
         if (r < 0)
             return 2;
         if (r == 0) {
-            fprintf(stderr, "ember worker: unknown argument '%s' (ember "
-                    "worker --help)\n", argv[i]);
+            fprintf(stderr,
+                    "ember worker: unknown argument '%s' (ember "
+                    "worker --help)\n",
+                    argv[i]);
             return 2;
         }
     }
     if (a->master == NULL) {
         fprintf(stderr, "ember worker: --master ember://HOST:PORT is "
-                "required\n");
+                        "required\n");
         return 2;
     }
     return 0;
@@ -122,8 +100,10 @@ static int resources(const args *a, em__worker_opts *o)
     if (a->cores != NULL) {
         long n = strtol(a->cores, &end, 10);
         if (*a->cores == '\0' || *end != '\0' || n < 1 || n > 65536) {
-            fprintf(stderr, "ember worker: bad --cores '%s' (a number from "
-                    "1)\n", a->cores);
+            fprintf(stderr,
+                    "ember worker: bad --cores '%s' (a number from "
+                    "1)\n",
+                    a->cores);
             return 2;
         }
         o->cores = n;
@@ -146,9 +126,11 @@ static int secret(const args *a, em__worker_opts *o, char *path, size_t cap)
     if (st == EM_OK)
         st = em__secret_load(given, false, &o->key);
     if (st == EM_ENOENT) {
-        fprintf(stderr, "ember worker: no cluster secret at %s: start `ember "
+        fprintf(stderr,
+                "ember worker: no cluster secret at %s: start `ember "
                 "master` first on this host, or copy its ~/.ember/secret "
-                "here (mode 600), or pass --secret-file\n", given);
+                "here (mode 600), or pass --secret-file\n",
+                given);
         return 1;
     }
     if (st != EM_OK) {

@@ -7,15 +7,15 @@
 #define EMBER_CLI_CMDS_H
 
 /* name, one-line summary for `ember help` */
-#define EM_CLI_COMMANDS(X)                                                    \
-    X(jobs, "the submitted drivers: ember jobs [--master URL]")               \
-    X(kill, "stop a submitted driver: ember kill [--master URL] ID")          \
-    X(logs, "a submitted driver's output: ember logs [--follow] ID")          \
-    X(master, "the worker pool's master: ember master [--port P]")            \
-    X(run, "run a Lua script: ember run [--master URL] FILE.lua [ARGS]")      \
-    X(shell, "the interactive Lua shell, with sc ready")                      \
-    X(submit, "run a driver on the pool: ember submit PROGRAM [ARGS]")        \
-    X(version, "print the version")                                          \
+#define EM_CLI_COMMANDS(X)                                                     \
+    X(jobs, "the submitted drivers: ember jobs [--master URL]")                \
+    X(kill, "stop a submitted driver: ember kill [--master URL] ID")           \
+    X(logs, "a submitted driver's output: ember logs [--follow] ID")           \
+    X(master, "the worker pool's master: ember master [--port P]")             \
+    X(run, "run a Lua script: ember run [--master URL] FILE.lua [ARGS]")       \
+    X(shell, "the interactive Lua shell, with sc ready")                       \
+    X(submit, "run a driver on the pool: ember submit PROGRAM [ARGS]")         \
+    X(version, "print the version")                                            \
     X(worker, "a worker of the pool: ember worker --master ember://H:P")
 
 #define EM_CLI_DECLARE(name, summary) int em__cli_##name(int argc, char **argv);
@@ -27,7 +27,14 @@ EM_CLI_COMMANDS(EM_CLI_DECLARE)
  * argv[*i], advancing *i; returns 1 when argv[*i] was one of them, 0 when
  * not, -1 after printing an error (a missing value). */
 struct em__lang_opts;
-int em__cli_common_opt(int argc, char **argv, int *i,
-                       struct em__lang_opts *o);
+int em__cli_common_opt(int argc, char **argv, int *i, struct em__lang_opts *o);
+
+/* Takes the value of option `name` at argv[*i], given as "--x V" or
+ * "--x=V", into *out, advancing *i past it. Returns 1 when taken, 0 when
+ * argv[*i] is another option, -1 (after printing "CMD: --x needs a
+ * value") when the value is missing. cmd names the command in messages
+ * ("ember worker"). */
+int em__cli_take(const char *cmd, int argc, char **argv, int *i,
+                 const char *name, const char **out);
 
 #endif /* EMBER_CLI_CMDS_H */
