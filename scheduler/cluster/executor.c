@@ -82,31 +82,13 @@ static em_status ask(const char *hostport, int type, em_val body,
                      int want, em_arena *a, em_val *out)
 {
     char host[256];
-    int port, rtype;
-    em__sclient *c;
+    int port;
     em_status st;
 
     if ((st = em__hostport_split(hostport, host, sizeof(host), &port)))
         return st;
-    if ((c = em__sclient_connect(host, port, &the_exec->key,
-                                 FETCH_TIMEOUT_MS)) == NULL)
-        return em__err(EM_EIO, "%s", em_last_error());
-    st = em__sclient_send(c, type, body);
-    if (st == EM_OK)
-        st = em__sclient_recv(c, a, &rtype, out, FETCH_TIMEOUT_MS);
-    em__sclient_close(c);
-    if (st != EM_OK)
-        return st;
-    if (rtype == EM__MSG_ERROR) {
-        em_val m = em__msg_get(*out, "message");
-        return em__err(EM_EIO, "%s: %.*s", hostport,
-                       m.type == EM_STR ? (int)m.len : 0,
-                       m.type == EM_STR ? m.u.s : "");
-    }
-    if (rtype != want)
-        return em__err(EM_EPROTO, "%s answered %s", hostport,
-                       em__msg_name(rtype));
-    return EM_OK;
+    return em__ask(host, port, &the_exec->key, FETCH_TIMEOUT_MS,
+                   FETCH_TIMEOUT_MS, hostport, type, body, want, a, out);
 }
 
 static em_status remote_fetch(const em__block_fetcher *f,

@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "runtime/err.h"
+#include "scheduler/net/client.h"
 
 const char *em__msg_name(int type)
 {
@@ -108,6 +109,36 @@ em_status em__msg_str(int type, em_val body, const char *key, char *buf,
                        "too long", em__msg_name(type), key);
     memcpy(buf, v.u.s, v.len);
     buf[v.len] = '\0';
+    return EM_OK;
+}
+
+em_status em__ask(const char *host, int port, const em__secret *key,
+                  int connect_ms, int recv_ms, const char *who, int type,
+                  em_val body, int want, em_arena *a, em_val *out)
+{
+    em__sclient *c;
+    em_val reply;
+    int rtype;
+    em_status st;
+
+    if ((c = em__sclient_connect(host, port, key, connect_ms)) == NULL)
+        return em__err(EM_EIO, "%s", em_last_error());
+    st = em__sclient_send(c, type, body);
+    if (st == EM_OK)
+        st = em__sclient_recv(c, a, &rtype, &reply, recv_ms);
+    em__sclient_close(c);
+    if (st != EM_OK)
+        return st;
+    if (rtype == EM__MSG_ERROR) {
+        em_val m = em__msg_get(reply, "message");
+        return em__err(EM_EIO, "%s: %.*s", who,
+                       m.type == EM_STR ? (int)m.len : 0,
+                       m.type == EM_STR ? m.u.s : "");
+    }
+    if (rtype != want)
+        return em__err(EM_EPROTO, "%s answered %s with %s", who,
+                       em__msg_name(type), em__msg_name(rtype));
+    *out = reply;
     return EM_OK;
 }
 

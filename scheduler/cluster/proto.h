@@ -187,6 +187,17 @@ em_status em__msg_int(int type, em_val body, const char *key, int64_t *out);
 em_status em__msg_str(int type, em_val body, const char *key, char *buf,
                       size_t cap);
 
+struct em__secret;
+
+/* One request and its one reply on a connection of their own (blocking;
+ * for threads that may wait, never a loop thread): connects to host:port,
+ * sends type/body, and writes the reply's body (in a) to *out when its
+ * type is want. A reply ERROR becomes EM_EIO with "who: its message"; any
+ * other type EM_EPROTO. who names the peer in messages ("the driver"). */
+em_status em__ask(const char *host, int port, const struct em__secret *key,
+                  int connect_ms, int recv_ms, const char *who, int type,
+                  em_val body, int want, em_arena *a, em_val *out);
+
 /* Splits "host:port". */
 em_status em__hostport_split(const char *s, char *host, size_t cap,
                              int *port);

@@ -378,41 +378,25 @@ em_status em__worker_store_binary(const char *bin, const char *hash,
 /* GET_BINARY from the driver, on the fetch's thread. */
 static em_status fetch_binary(em__wfetch *f, em_arena *a)
 {
-    em__sclient *sc;
     em__msg msg;
     em_val body, data;
     char bin[PATH_MAX + 8];
-    int type;
     em_status st;
 
-    sc = em__sclient_connect(f->driver_host, f->driver_port, &f->w->o->key,
-                             EM__WORKER_FETCH_CONNECT_MS);
-    if (sc == NULL)
-        return em__err(EM_EIO, "%s", em_last_error());
     em__msg_init(&msg);
     em__msg_put(&msg, "hash", em_cstr(f->hash));
     if ((st = em__msg_done(&msg, a, &body)) != EM_OK ||
-        (st = em__sclient_send(sc, EM__MSG_GET_BINARY, body)) != EM_OK ||
-        (st = em__sclient_recv(sc, a, &type, &body,
-                               EM__WORKER_FETCH_RECV_MS)) != EM_OK)
-        goto out_close;
+        (st = em__ask(f->driver_host, f->driver_port, &f->w->o->key,
+                      EM__WORKER_FETCH_CONNECT_MS, EM__WORKER_FETCH_RECV_MS,
+                      "the driver", EM__MSG_GET_BINARY, body,
+                      EM__MSG_BINARY, a, &body)) != EM_OK)
+        return st;
     data = em__msg_get(body, "data");
-    if (type == EM__MSG_ERROR) {
-        em_val m = em__msg_get(body, "message");
-        st = em__err(EM_EIO, "the driver answered: %.*s",
-                     m.type == EM_STR ? (int)m.len : 0,
-                     m.type == EM_STR ? m.u.s : "");
-    } else if (type != EM__MSG_BINARY || data.type != EM_BYTES) {
-        st = em__err(EM_EPROTO, "the driver answered GET_BINARY with %s",
-                     em__msg_name(type));
-    } else {
-        em__worker_pathf(bin, sizeof(bin), "%s/bin", f->w->work);
-        f->bytes = data.len;
-        st = em__worker_store_binary(bin, f->hash, data.u.bytes, data.len);
-    }
-out_close:
-    em__sclient_close(sc);
-    return st;
+    if (data.type != EM_BYTES)
+        return em__err(EM_EPROTO, "the driver's BINARY has no data");
+    em__worker_pathf(bin, sizeof(bin), "%s/bin", f->w->work);
+    f->bytes = data.len;
+    return em__worker_store_binary(bin, f->hash, data.u.bytes, data.len);
 }
 
 static void fetch_done(void *arg);

@@ -232,42 +232,26 @@ static em_status fetch_from_master(em__worker *w, const char *hash,
                                    em_arena *a)
 {
     char bin[PATH_MAX + 8], path[PATH_MAX * 2];
-    em__sclient *sc;
     em__msg msg;
     em_val body, data;
-    int type;
     em_status st;
 
     em__worker_pathf(bin, sizeof(bin), "%s/bin", w->work);
     em__worker_pathf(path, sizeof(path), "%s/%s", bin, hash);
     if (access(path, R_OK) == 0)
         return EM_OK;
-    sc = em__sclient_connect(w->o->master_host, w->o->master_port, &w->o->key,
-                             EM__WORKER_FETCH_CONNECT_MS);
-    if (sc == NULL)
-        return em__err(EM_EIO, "%s", em_last_error());
     em__msg_init(&msg);
     em__msg_put(&msg, "hash", em_cstr(hash));
     if ((st = em__msg_done(&msg, a, &body)) != EM_OK ||
-        (st = em__sclient_send(sc, EM__MSG_GET_BINARY, body)) != EM_OK ||
-        (st = em__sclient_recv(sc, a, &type, &body,
-                               EM__WORKER_FETCH_RECV_MS)) != EM_OK)
-        goto out_close;
+        (st = em__ask(w->o->master_host, w->o->master_port, &w->o->key,
+                      EM__WORKER_FETCH_CONNECT_MS, EM__WORKER_FETCH_RECV_MS,
+                      "the master", EM__MSG_GET_BINARY, body, EM__MSG_BINARY,
+                      a, &body)) != EM_OK)
+        return st;
     data = em__msg_get(body, "data");
-    if (type == EM__MSG_ERROR) {
-        em_val m = em__msg_get(body, "message");
-        st = em__err(EM_EIO, "the master answered: %.*s",
-                     m.type == EM_STR ? (int)m.len : 0,
-                     m.type == EM_STR ? m.u.s : "");
-    } else if (type != EM__MSG_BINARY || data.type != EM_BYTES) {
-        st = em__err(EM_EPROTO, "the master answered GET_BINARY with %s",
-                     em__msg_name(type));
-    } else {
-        st = em__worker_store_binary(bin, hash, data.u.bytes, data.len);
-    }
-out_close:
-    em__sclient_close(sc);
-    return st;
+    if (data.type != EM_BYTES)
+        return em__err(EM_EPROTO, "the master's BINARY has no data");
+    return em__worker_store_binary(bin, hash, data.u.bytes, data.len);
 }
 
 static void driver_fetched(void *arg);
