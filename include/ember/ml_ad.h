@@ -1,6 +1,7 @@
 /* Reverse-mode automatic differentiation on a tape (a Wengert list) over
- * dense row-major matrices of doubles (ops/ml/ad.c). docs/ml.md,
- * "Autodiff".
+ * dense row-major matrices of doubles, and the multilayer perceptron
+ * trained with it (ops/ml/ad.c, ops/ml/mlp.c). docs/ml.md, "Autodiff" and
+ * "MLP".
  */
 #ifndef EMBER_INCLUDE_EMBER_ML_AD_H
 #define EMBER_INCLUDE_EMBER_ML_AD_H
@@ -125,6 +126,71 @@ EM_API void em_ad_shape(const em_ad *t, em_ad_node n, size_t *rows_out,
  * not reach (recorded after its root) or before any backward. */
 EM_API const double *em_ad_value(const em_ad *t, em_ad_node n);
 EM_API const double *em_ad_grad(const em_ad *t, em_ad_node n);
+
+/* ------------------------------------------------------------------ */
+/* Multilayer perceptron (ops/ml/mlp.c)                                 */
+/* ------------------------------------------------------------------ */
+
+typedef enum em_mlp_activation {
+    EM_MLP_TANH = 0, /* of every hidden layer; the output is a softmax */
+    EM_MLP_RELU,
+} em_mlp_activation;
+
+/* Options of em_mlp_train; zero means the default for each field. */
+typedef struct em_mlp_opts {
+    const int *layers;  /* Spark's layers: the input size, the hidden
+                           sizes, the number of classes; required */
+    size_t num_layers;  /* >= 2 */
+    em_mlp_activation activation;
+    em_optim_conf optim; /* the shared optimizers; the matrices are
+                            regularized, the biases not */
+    int epochs;         /* default 100 */
+    int batch_size;     /* points per step, expected: each step draws
+                           every point with probability batch_size / N;
+                           an epoch is ceil(N / batch_size) steps;
+                           default 32 */
+    uint64_t seed;      /* of the initial weights and the draws */
+    const double *initial_weights; /* NULL: Glorot uniform from seed;
+                           else em_mlp_num_weights doubles */
+    int tree_depth;     /* of the gradient sums; default 2 */
+} em_mlp_opts;
+
+/* The number of weights of a network: per layer l, a layers[l] x
+ * layers[l + 1] matrix (row-major) and a bias of layers[l + 1]; in the
+ * weight vector all matrices come first, then all biases. 0 for bad
+ * sizes. */
+EM_API size_t em_mlp_num_weights(const int *layers, size_t num_layers);
+
+/* Trains a classifier by data-parallel mini-batch SGD on an RDD of
+ * labelled points (labels 0 .. classes - 1, dense or sparse features of
+ * dimension layers[0]): each step broadcasts the weights, every partition
+ * records its drawn points' mean loss (softmax cross-entropy) on a tape
+ * and differentiates it, treeReduce adds the partitions' gradients
+ * (weighted by their points) and the driver takes one optimizer step on
+ * the mean. The draws depend on (seed, step, partition, position) only,
+ * so a model repeats exactly for the same partitioning on any number of
+ * threads. The model is a map value in a:
+ *
+ *   {"kind": "mlp", "layers": [int...], "activation": "tanh" | "relu",
+ *    "weights": vec, "loss": vec of each epoch's mean batch loss,
+ *    "epochs": int}
+ *
+ * Runs jobs; a malformed point or label fails the job with a message.
+ * EM_EINVAL for bad options, EM_EEMPTY for no points. Persist the points
+ * first. */
+EM_API em_status em_mlp_train(em_rdd *points, const em_mlp_opts *opts,
+                              em_arena *a, em_val *model_out);
+
+/* The class of highest probability for a feature vector (the first on
+ * ties). EM_EFORMAT when model is not an MLP, EM_EINVAL for features of
+ * another dimension. */
+EM_API em_status em_mlp_predict(em_val model, em_val features, double *out);
+
+/* The prediction as a user function for map: env is the model or a
+ * broadcast reference to it; args[0] features or a labelled point. */
+EM_API em_status em_mlp_predict_op(em_task *t, const em_val *env,
+                                   const em_val *args, size_t nargs,
+                                   em_val *out);
 
 #ifdef __cplusplus
 }

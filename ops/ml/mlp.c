@@ -1,0 +1,494 @@
+/* The multilayer perceptron: a softmax classifier over tanh or relu
+ * hidden layers, trained by data-parallel mini-batch SGD. Each step
+ * broadcasts the weights; every partition records the mean loss of its
+ * drawn points on an autodiff tape (ad.c) and differentiates it;
+ * treeReduce adds the partition sums and the driver takes one step of the
+ * shared optimizer (optim.c) on the mean gradient. docs/ml.md, "MLP".
+ */
+#include <math.h>
+#include <string.h>
+
+#include "ember/ml_ad.h"
+#include "linear.h"
+#include "runtime/err.h"
+#include "runtime/mem.h"
+
+#define MAX_LAYERS 64
+#define MAX_WIDTH ((int)1 << 20)
+
+/* The environment of the gradient function: an array indexed by these. */
+enum {
+    ENV_W,      /* broadcast reference to the weights vec */
+    ENV_LAYERS, /* vec of the layer sizes */
+    ENV_ACT,    /* int: em_mlp_activation */
+    ENV_FRAC,   /* float: the draw probability */
+    ENV_SEED,   /* int */
+    ENV_STEP,   /* int: the step, from 1 */
+    ENV_N
+};
+
+size_t em_mlp_num_weights(const int *layers, size_t num_layers)
+{
+    size_t n = 0;
+
+    if (layers == NULL || num_layers < 2 || num_layers > MAX_LAYERS)
+        return 0;
+    for (size_t l = 0; l < num_layers; l++)
+        if (layers[l] < 1 || layers[l] > MAX_WIDTH)
+            return 0;
+    for (size_t l = 0; l + 1 < num_layers; l++)
+        n += ((size_t)layers[l] + 1) * (size_t)layers[l + 1];
+    return n;
+}
+
+/* Offsets of layer l's matrix and bias in the weight vector. */
+static void offsets(const int *layers, size_t nl, size_t l, size_t *w_out,
+                    size_t *b_out)
+{
+    size_t w = 0, b = 0;
+
+    for (size_t k = 0; k + 1 < nl; k++)
+        b += (size_t)layers[k] * (size_t)layers[k + 1];
+    for (size_t k = 0; k < l; k++) {
+        w += (size_t)layers[k] * (size_t)layers[k + 1];
+        b += (size_t)layers[k + 1];
+    }
+    *w_out = w;
+    *b_out = b;
+}
+
+/* The dimension of a feature vector, or -1 when v is not one. */
+static int64_t vec_dim(em_val v)
+{
+    return v.type == EM_VEC ? (int64_t)v.len
+           : v.type == EM_SPVEC ? v.u.sp->dim
+                                : -1;
+}
+
+/* Writes features f (dense or sparse, of dimension d) to row. */
+static void densify(em_val f, double *row, size_t d)
+{
+    if (f.type == EM_VEC) {
+        memcpy(row, f.u.vec, d * sizeof(double));
+        return;
+    }
+    memset(row, 0, d * sizeof(double));
+    for (uint32_t j = 0; j < f.len; j++)
+        row[f.u.sp->idx[j]] = f.u.sp->val[j];
+}
+
+/* Point p's features into row and its class into *y; false when p is
+ * not [label in 0 .. c - 1, vector of dimension d]. */
+static bool read_point(em_val p, size_t d, int c, double *row, int64_t *y)
+{
+    double lab;
+
+    if (!em_val_is_pair(p) || !em_val_as_float(p.u.arr[0], &lab) ||
+        vec_dim(p.u.arr[1]) != (int64_t)d || !(lab >= 0 && lab < c) ||
+        lab != floor(lab))
+        return false;
+    densify(p.u.arr[1], row, d);
+    *y = (int64_t)lab;
+    return true;
+}
+
+/* Records the network's mean loss on the n x layers[0] batch x with
+ * labels y; each parameter's gradient goes to its place in g. */
+static em_ad_node record_loss(em_ad *t, const int *layers, size_t nl,
+                              em_mlp_activation act, const double *w,
+                              double *g, const double *x, const int64_t *y,
+                              size_t n)
+{
+    em_ad_node h = em_ad_const(t, n, (size_t)layers[0], x);
+
+    for (size_t l = 0; l + 1 < nl; l++) {
+        size_t wo, bo, in = (size_t)layers[l], out = (size_t)layers[l + 1];
+        em_ad_node wl, bl;
+        offsets(layers, nl, l, &wo, &bo);
+        wl = em_ad_param(t, in, out, w + wo, g + wo);
+        bl = em_ad_param(t, 1, out, w + bo, g + bo);
+        h = em_ad_add_rows(t, em_ad_matmul(t, h, wl), bl);
+        if (l + 2 < nl)
+            h = act == EM_MLP_RELU ? em_ad_relu(t, h) : em_ad_tanh(t, h);
+    }
+    return em_ad_softmax_xent(t, h, y, n);
+}
+
+/* The drawn points of a partition: n_out rows of x and labels y (task
+ * arena). */
+static em_status draw_batch(em_task *t, const em_val *e, int part,
+                            em_val recs, const int *layers, double **x_out,
+                            int64_t **y_out, size_t *n_out)
+{
+    em_arena *a = em_task_arena(t);
+    size_t d = (size_t)layers[0], n = 0;
+    double *x = em_arena_alloc(a, (size_t)recs.len * d * sizeof(double) + 1);
+    int64_t *y = em_arena_alloc(a, (size_t)recs.len * sizeof(int64_t) + 1);
+    int c = layers[e[ENV_LAYERS].len - 1];
+
+    if (x == NULL || y == NULL)
+        return EM_ENOMEM;
+    for (uint32_t i = 0; i < recs.len; i++) {
+        if (!em__lin_sampled((uint64_t)e[ENV_SEED].u.i, e[ENV_STEP].u.i, part,
+                             i, e[ENV_FRAC].u.f))
+            continue;
+        if (!read_point(recs.u.arr[i], d, c, x + n * d, &y[n]))
+            return em_task_fail(t, "mlp: partition %d record %u is not "
+                                "[class in 0..%d, vector of dimension %zu]",
+                                part, i, c - 1, d);
+        n++;
+    }
+    *x_out = x;
+    *y_out = y;
+    *n_out = n;
+    return EM_OK;
+}
+
+/* (index, records) -> [[count, loss sum, gradient sum vec]] */
+static em_status grad_partition(em_task *t, const em_val *env,
+                                const em_val *args, size_t nargs,
+                                em_val *out)
+{
+    const em_val *e = env->u.arr;
+    int layers[MAX_LAYERS];
+    size_t nl = e[ENV_LAYERS].len, n = 0;
+    em_val wv, *cell, *r;
+    double *g, *x = NULL;
+    int64_t *y = NULL;
+    em_ad *tape;
+    em_status st;
+
+    for (size_t l = 0; l < nl; l++)
+        layers[l] = (int)e[ENV_LAYERS].u.vec[l];
+    if ((st = em_task_broadcast(t, e[ENV_W], &wv)) != EM_OK ||
+        (st = draw_batch(t, e, (int)args[0].u.i, args[1], layers, &x, &y,
+                         &n)) != EM_OK)
+        return st;
+    if ((cell = em_array_make(em_task_arena(t), 1, out)) == NULL ||
+        (r = em_array_make(em_task_arena(t), 3, &cell[0])) == NULL ||
+        (g = em_vec_make(em_task_arena(t), wv.len, &r[2])) == NULL)
+        return EM_ENOMEM;
+    memset(g, 0, wv.len * sizeof(double));
+    r[0] = em_int((int64_t)n);
+    r[1] = em_float(0);
+    if (n == 0)
+        return EM_OK;
+    if ((tape = em_ad_create()) == NULL)
+        return EM_ENOMEM;
+    {
+        em_ad_node loss = record_loss(tape, layers, nl,
+                                      (em_mlp_activation)e[ENV_ACT].u.i,
+                                      wv.u.vec, g, x, y, n);
+        st = em_ad_backward(tape, loss);
+        if (st == EM_OK)
+            r[1] = em_float(em_ad_value(tape, loss)[0] * (double)n);
+    }
+    em_ad_destroy(tape);
+    if (st != EM_OK)
+        return st == EM_ENOMEM ? st : em__lin_fail_last(t);
+    for (uint32_t i = 0; i < wv.len; i++)
+        g[i] *= (double)n; /* a sum, so that partitions add */
+    return EM_OK;
+}
+
+/* One training run's state on the driver. */
+typedef struct run {
+    em_rdd *points;
+    em_mlp_opts o;    /* defaults filled in */
+    size_t dim;       /* weights */
+    double *w, *g;    /* dim each (mem.h) */
+    double *hist;     /* loss per epoch (mem.h) */
+    double frac;      /* the draw probability */
+    int64_t steps;    /* per epoch */
+} run;
+
+/* One step: the mean gradient of the drawn points into r->g, their count
+ * into *n_out and their loss sum into *loss_out. */
+static em_status grad_round(run *r, int64_t step, em_arena *tmp,
+                            int64_t *n_out, double *loss_out)
+{
+    em_ctx *ctx = em_rdd_ctx(r->points);
+    em_broadcast *bc = em_ctx_broadcast(ctx, em_vec(r->w, r->dim));
+    double lv[MAX_LAYERS];
+    em_val env[ENV_N], got;
+    em_rdd *parts;
+    em_status st;
+
+    if (bc == NULL)
+        return EM_ENOMEM;
+    for (size_t l = 0; l < r->o.num_layers; l++)
+        lv[l] = r->o.layers[l];
+    env[ENV_W] = em_broadcast_ref(bc);
+    env[ENV_LAYERS] = em_vec(lv, (uint32_t)r->o.num_layers);
+    env[ENV_ACT] = em_int(r->o.activation);
+    env[ENV_FRAC] = em_float(r->frac);
+    env[ENV_SEED] = em_int((int64_t)r->o.seed);
+    env[ENV_STEP] = em_int(step);
+    parts = em_rdd_map_partitions_with_index(
+        r->points, em_fn_of(grad_partition, em_array(env, ENV_N)));
+    st = parts == NULL ? EM_ENOMEM
+                       : em_rdd_tree_reduce(parts, EM_FN(em__lin_sum_op),
+                                            r->o.tree_depth, tmp, &got);
+    em_broadcast_destroy(bc);
+    if (st != EM_OK)
+        return st;
+    *n_out = got.u.arr[0].u.i;
+    *loss_out = got.u.arr[1].u.f;
+    for (size_t i = 0; i < r->dim; i++)
+        r->g[i] = *n_out > 0 ? got.u.arr[2].u.vec[i] / (double)*n_out : 0;
+    return EM_OK;
+}
+
+static em_status train_loop(run *r, em_arena *tmp)
+{
+    size_t wo, reg_dim;
+    em_optim *opt;
+    em_status st = EM_OK;
+
+    offsets(r->o.layers, r->o.num_layers, 0, &wo, &reg_dim);
+    if ((opt = em_optim_create(&r->o.optim, r->dim, reg_dim)) == NULL)
+        return EM_ENOMEM;
+    for (int ep = 0; ep < r->o.epochs && st == EM_OK; ep++) {
+        double loss = 0, l;
+        int64_t seen = 0, n;
+        for (int64_t s = 1; s <= r->steps; s++) {
+            if ((st = grad_round(r, ep * r->steps + s, tmp, &n, &l)) !=
+                EM_OK)
+                break;
+            seen += n;
+            loss += l;
+            if (n > 0) /* an empty mini-batch: no step, as Spark */
+                em_optim_step(opt, r->w, r->g);
+        }
+        r->hist[ep] = seen > 0 ? loss / (double)seen : NAN;
+    }
+    em_optim_destroy(opt);
+    return st;
+}
+
+/* Glorot uniform matrices from the seed (splitmix64), zero biases. */
+static void init_weights(run *r)
+{
+    uint64_t s = r->o.seed ^ 0x6d6c70u;
+
+    memset(r->w, 0, r->dim * sizeof(double));
+    for (size_t l = 0; l + 1 < r->o.num_layers; l++) {
+        size_t wo, bo, in = (size_t)r->o.layers[l];
+        size_t out = (size_t)r->o.layers[l + 1];
+        double lim = sqrt(6.0 / (double)(in + out));
+        offsets(r->o.layers, r->o.num_layers, l, &wo, &bo);
+        for (size_t i = 0; i < in * out; i++) {
+            uint64_t z = (s += 0x9e3779b97f4a7c15u);
+            z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+            z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+            z ^= z >> 31;
+            r->w[wo + i] = lim * ((double)(z >> 11) * 0x1.0p-52 - 1);
+        }
+    }
+}
+
+/* Fills the defaults of opts and checks them. */
+static em_status fill_opts(const em_mlp_opts *in, em_mlp_opts *o)
+{
+    *o = (em_mlp_opts){0};
+    if (in != NULL)
+        *o = *in;
+    if (o->epochs == 0)
+        o->epochs = 100;
+    if (o->batch_size == 0)
+        o->batch_size = 32;
+    if (o->tree_depth == 0)
+        o->tree_depth = 2;
+    if (em_mlp_num_weights(o->layers, o->num_layers) == 0)
+        return em__err(EM_EINVAL, "mlp: layers must be 2 to %d sizes of 1 "
+                       "to %d, from the input to the classes", MAX_LAYERS,
+                       MAX_WIDTH);
+    if (o->epochs < 0 || o->batch_size < 0 || o->tree_depth < 1 ||
+        (unsigned)o->activation > EM_MLP_RELU)
+        return em__err(EM_EINVAL, "mlp: epochs (%d) and the batch size (%d) "
+                       "must be >= 1, the tree depth >= 1 and the activation "
+                       "known", o->epochs, o->batch_size);
+    return em__optim_check(&o->optim);
+}
+
+/* The model value of a run, in a. */
+static em_status make_model(const run *r, em_arena *a, em_val *out)
+{
+    em_val kv[12], *lv;
+    double *wv, *hv;
+
+    if ((lv = em_array_make(a, r->o.num_layers, &kv[3])) == NULL ||
+        (wv = em_vec_make(a, r->dim, &kv[7])) == NULL ||
+        (hv = em_vec_make(a, (size_t)r->o.epochs, &kv[9])) == NULL)
+        return EM_ENOMEM;
+    for (size_t l = 0; l < r->o.num_layers; l++)
+        lv[l] = em_int(r->o.layers[l]);
+    memcpy(wv, r->w, r->dim * sizeof(double));
+    memcpy(hv, r->hist, (size_t)r->o.epochs * sizeof(double));
+    kv[0] = em_cstr("kind");
+    kv[1] = em_cstr("mlp");
+    kv[2] = em_cstr("layers");
+    kv[4] = em_cstr("activation");
+    kv[5] = em_cstr(r->o.activation == EM_MLP_RELU ? "relu" : "tanh");
+    kv[6] = em_cstr("weights");
+    kv[8] = em_cstr("loss");
+    kv[10] = em_cstr("epochs");
+    kv[11] = em_int(r->o.epochs);
+    return em_map_make(a, kv, 6, out);
+}
+
+em_status em_mlp_train(em_rdd *points, const em_mlp_opts *opts, em_arena *a,
+                       em_val *model_out)
+{
+    run r = {0};
+    int64_t count;
+    em_arena *tmp;
+    em_status st;
+
+    if (points == NULL)
+        return em__err(EM_EINVAL, "mlp: no input RDD");
+    if ((st = fill_opts(opts, &r.o)) != EM_OK)
+        return st;
+    if ((st = em_rdd_count(points, &count)) != EM_OK)
+        return st;
+    if (count == 0)
+        return em__err(EM_EEMPTY, "mlp: no training points");
+    r.points = points;
+    r.dim = em_mlp_num_weights(r.o.layers, r.o.num_layers);
+    r.frac = fmin(1.0, (double)r.o.batch_size / (double)count);
+    r.steps = (count + r.o.batch_size - 1) / r.o.batch_size;
+    if ((tmp = em_arena_create()) == NULL)
+        return EM_ENOMEM;
+    r.w = em__mem_calloc(r.dim, sizeof(double));
+    r.g = em__mem_calloc(r.dim, sizeof(double));
+    r.hist = em__mem_calloc((size_t)r.o.epochs, sizeof(double));
+    if (r.w == NULL || r.g == NULL || r.hist == NULL) {
+        st = EM_ENOMEM;
+        goto out_free;
+    }
+    if (r.o.initial_weights != NULL)
+        memcpy(r.w, r.o.initial_weights, r.dim * sizeof(double));
+    else
+        init_weights(&r);
+    if ((st = train_loop(&r, tmp)) == EM_OK)
+        st = make_model(&r, a, model_out);
+out_free:
+    em__mem_free(r.w, r.dim * sizeof(double));
+    em__mem_free(r.g, r.dim * sizeof(double));
+    em__mem_free(r.hist, (size_t)r.o.epochs * sizeof(double));
+    em_arena_destroy(tmp);
+    return st;
+}
+
+/* ---- prediction ---- */
+
+static em_val map_get(em_val m, const char *name)
+{
+    size_t n = strlen(name);
+
+    for (uint32_t i = 0; i < m.len; i++) {
+        em_val k = m.u.map[2 * i];
+        if (k.type == EM_STR && k.len == n && memcmp(k.u.s, name, n) == 0)
+            return m.u.map[2 * i + 1];
+    }
+    return em_nil();
+}
+
+/* The layer sizes, activation and weights of a model value. */
+static em_status model_parts(em_val m, int *layers, size_t *nl_out,
+                             em_mlp_activation *act_out, const double **w)
+{
+    em_val kind, lv, act, wv;
+    int64_t x;
+
+    if (m.type != EM_MAP)
+        return em__err(EM_EFORMAT, "mlp: a model is a map");
+    kind = map_get(m, "kind");
+    lv = map_get(m, "layers");
+    act = map_get(m, "activation");
+    wv = map_get(m, "weights");
+    if (kind.type != EM_STR || kind.len != 3 || memcmp(kind.u.s, "mlp", 3) ||
+        lv.type != EM_ARRAY || lv.len < 2 || lv.len > MAX_LAYERS ||
+        act.type != EM_STR || wv.type != EM_VEC)
+        return em__err(EM_EFORMAT, "mlp: not a model (kind, layers, "
+                       "activation or weights missing)");
+    for (uint32_t l = 0; l < lv.len; l++) {
+        if (!em_val_as_int(lv.u.arr[l], &x) || x < 1 || x > MAX_WIDTH)
+            return em__err(EM_EFORMAT, "mlp: a layer size is not 1 to %d",
+                           MAX_WIDTH);
+        layers[l] = (int)x;
+    }
+    if (em_mlp_num_weights(layers, lv.len) != wv.len)
+        return em__err(EM_EFORMAT, "mlp: %u weights for these layers",
+                       wv.len);
+    *nl_out = lv.len;
+    *act_out = act.len == 4 && memcmp(act.u.s, "relu", 4) == 0
+                   ? EM_MLP_RELU
+                   : EM_MLP_TANH;
+    *w = wv.u.vec;
+    return EM_OK;
+}
+
+em_status em_mlp_predict(em_val model, em_val features, double *out)
+{
+    int layers[MAX_LAYERS];
+    size_t nl = 0, wo, bo;
+    em_mlp_activation act = EM_MLP_TANH;
+    const double *w = NULL;
+    double *x;
+    em_ad *t;
+    em_ad_node h;
+    em_status st = model_parts(model, layers, &nl, &act, &w);
+
+    if (st != EM_OK)
+        return st;
+    if (vec_dim(features) != layers[0])
+        return em__err(EM_EINVAL, "mlp: features must be a vector of "
+                       "dimension %d", layers[0]);
+    if ((x = em__mem_alloc((size_t)layers[0] * sizeof(double))) == NULL)
+        return EM_ENOMEM;
+    if ((t = em_ad_create()) == NULL) {
+        em__mem_free(x, (size_t)layers[0] * sizeof(double));
+        return EM_ENOMEM;
+    }
+    densify(features, x, (size_t)layers[0]);
+    h = em_ad_const(t, 1, (size_t)layers[0], x);
+    em__mem_free(x, (size_t)layers[0] * sizeof(double));
+    for (size_t l = 0; l + 1 < nl; l++) {
+        offsets(layers, nl, l, &wo, &bo);
+        h = em_ad_matmul(t, h, em_ad_const(t, (size_t)layers[l],
+                                           (size_t)layers[l + 1], w + wo));
+        h = em_ad_add_rows(t, h, em_ad_const(t, 1, (size_t)layers[l + 1],
+                                             w + bo));
+        if (l + 2 < nl)
+            h = act == EM_MLP_RELU ? em_ad_relu(t, h) : em_ad_tanh(t, h);
+    }
+    if ((st = em_ad_status(t)) == EM_OK) {
+        const double *z = em_ad_value(t, h);
+        int best = 0;
+        for (int j = 1; j < layers[nl - 1]; j++)
+            if (z[j] > z[best])
+                best = j;
+        *out = best;
+    }
+    em_ad_destroy(t);
+    return st;
+}
+
+em_status em_mlp_predict_op(em_task *t, const em_val *env,
+                            const em_val *args, size_t nargs, em_val *out)
+{
+    em_val model = *env, f = args[0];
+    double y;
+    em_status st;
+
+    if (model.type == EM_HANDLE &&
+        (st = em_task_broadcast(t, *env, &model)) != EM_OK)
+        return st;
+    if (em_val_is_pair(f))
+        f = f.u.arr[1];
+    if (em_mlp_predict(model, f, &y) != EM_OK)
+        return em__lin_fail_last(t);
+    *out = em_float(y);
+    return EM_OK;
+}
