@@ -85,6 +85,10 @@ void em__lua_open_vals(lua_State *L);
  * package.loaded.ember. */
 void em__lua_open_ember(lua_State *L, bool is_driver);
 
+/* Adds ember.text, ember.ml, ember.sketch and the native tokenizers
+ * ember.op.words and ember.op.tokens to the module at the top (lml.c). */
+void em__lua_open_ml(lua_State *L);
+
 /* The em_storage of a level name ("MEMORY_AND_DISK"), or -1; and back. */
 int em__lua_storage_of(const char *name);
 const char *em__lua_storage_name(int level);

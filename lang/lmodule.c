@@ -685,6 +685,7 @@ void em__lua_open_ember(lua_State *L, bool is_driver)
         lua_setfield(L, -2, storage_names[i]);
     }
     lua_setfield(L, -2, "StorageLevel");
+    em__lua_open_ml(L);
     if (is_driver) {
         lua_pushcfunction(L, mod_context);
         lua_setfield(L, -2, "SparkContext");
