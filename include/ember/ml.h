@@ -403,5 +403,6 @@ EM_API em_rdd *em_minhash_similarity_join(const em_minhash *mh, em_rdd *docs,
 #include "ml_cluster.h" /* k-means */
 #include "graph.h"      /* PageRank */
 #include "ml_linear.h"  /* linear models and optimizers */
+#include "ml_mf.h"      /* ALS and DSGD matrix factorization */
 #include "ml_ad.h"      /* autodiff and the multilayer perceptron */
 #endif /* EMBER_INCLUDE_EMBER_ML_H */
