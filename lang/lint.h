@@ -89,6 +89,10 @@ void em__lua_open_ember(lua_State *L, bool is_driver);
  * ember.op.words and ember.op.tokens to the module at the top (lml.c). */
 void em__lua_open_ml(lua_State *L);
 
+/* Adds ember.ml's linear models, KMeans, ALS and MatrixFactorization, and
+ * ember.graph, to the module at the top (lml7.c). */
+void em__lua_open_ml7(lua_State *L);
+
 /* The em_storage of a level name ("MEMORY_AND_DISK"), or -1; and back. */
 int em__lua_storage_of(const char *name);
 const char *em__lua_storage_name(int level);

@@ -1,0 +1,855 @@
+/* ember.ml's iterative learners and ember.graph: the operators of
+ * include/ember/ml_linear.h, ml_cluster.h, ml_mf.h and graph.h in Lua, with
+ * the names and keyword options of pyspark.mllib (LogisticRegression,
+ * LinearRegression, KMeans, ALS) and ember.graph.pageRank. Training hands
+ * the C API the RDD itself, so it runs at C speed in local mode and on the
+ * worker pool. Models are small userdata objects on the process that made
+ * them; model:value() is their value form (a table), which travels to tasks.
+ * docs/shell.md lists the names.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ember/ml.h"
+#include "lint.h"
+
+#define MT_LIN "ember.LinearModel"
+#define MT_KM "ember.KMeansModel"
+#define MT_MF "ember.MatrixFactorizationModel"
+
+/* ---- vectors: Lua tables to EM_VEC / EM_SPVEC (as lml.c) ---- */
+
+/* The value of key `key` in the map m, or NULL. */
+static const em_val *map_get(em_val m, const char *key)
+{
+    size_t n = strlen(key);
+
+    for (uint32_t i = 0; i < m.len; i++) {
+        const em_val *k = &m.u.map[2 * i];
+        if (k->type == EM_STR && k->len == n && memcmp(k->u.s, key, n) == 0)
+            return &m.u.map[2 * i + 1];
+    }
+    return NULL;
+}
+
+/* v as a vector in `a`: vectors stay; an array of numbers becomes dense; a
+ * map {dim = n, indices = {...} (0-based), values = {...}} sparse. NULL on
+ * success, else what is wrong. */
+static const char *val_vector(em_arena *a, em_val v, em_val *out)
+{
+    if (v.type == EM_VEC || v.type == EM_SPVEC) {
+        *out = v;
+        return NULL;
+    }
+    if (v.type == EM_ARRAY) {
+        double *x = em_vec_make(a, v.len, out);
+        if (x == NULL)
+            return "out of memory";
+        for (uint32_t i = 0; i < v.len; i++)
+            if (!em_val_as_float(v.u.arr[i], &x[i]))
+                return "a vector's elements must be numbers";
+        return NULL;
+    }
+    if (v.type == EM_MAP) {
+        const em_val *dim = map_get(v, "dim"), *ix = map_get(v, "indices");
+        const em_val *vals = map_get(v, "values");
+        uint32_t *idx;
+        double *x;
+        int64_t d, j;
+
+        if (dim == NULL || ix == NULL || vals == NULL ||
+            !em_val_as_int(*dim, &d) || ix->type != EM_ARRAY ||
+            vals->type != EM_ARRAY || ix->len != vals->len)
+            return "a sparse vector is {dim = n, indices = {...}, values "
+                   "= {...}} with as many indices as values";
+        idx = em_arena_alloc(a, sizeof(*idx) * (ix->len + 1));
+        x = em_arena_alloc(a, sizeof(*x) * (ix->len + 1));
+        if (idx == NULL || x == NULL)
+            return "out of memory";
+        for (uint32_t i = 0; i < ix->len; i++) {
+            if (!em_val_as_int(ix->u.arr[i], &j) || j < 0 || j >= d ||
+                j > UINT32_MAX || !em_val_as_float(vals->u.arr[i], &x[i]))
+                return "a sparse vector's indices must be integers in "
+                       "[0, dim) and its values numbers";
+            idx[i] = (uint32_t)j;
+        }
+        if (em_spvec_make(a, d, idx, x, ix->len, out) != EM_OK)
+            return "a sparse vector's indices must increase";
+        return NULL;
+    }
+    return "a vector must be an array of numbers or {dim, indices, "
+           "values}";
+}
+
+/* The Lua value at idx as a vector in `a`; raises an error naming what. */
+static em_val check_vector(lua_State *L, int idx, em_arena *a,
+                           const char *what)
+{
+    em_val v = em__lua_check_val(L, idx, a, what), out;
+    const char *err = val_vector(a, v, &out);
+
+    if (err != NULL)
+        luaL_error(L, "%s: %s", what, err);
+    return out;
+}
+
+/* A record [x, features] with the features made a vector (map function). */
+static em_status fix_pair(em_task *t, const em_val *env, const em_val *args,
+                          size_t nargs, em_val *out)
+{
+    em_arena *a = em_task_arena(t);
+    em_val rec = args[0], *items, feats;
+    const char *err;
+
+    (void)env;
+    (void)nargs;
+    if (rec.type != EM_ARRAY || rec.len != 2)
+        return em_task_fail(t, "expected a point {label, features}, got "
+                               "a %s", em_type_name(rec.type));
+    if ((err = val_vector(a, rec.u.arr[1], &feats)) != NULL)
+        return em_task_fail(t, "%s", err);
+    if ((items = em_array_make(a, 2, out)) == NULL)
+        return em_task_fail(t, "out of memory");
+    items[0] = rec.u.arr[0];
+    items[1] = feats;
+    return EM_OK;
+}
+
+/* A record that is a vector made a vector (map function). */
+static em_status fix_vector(em_task *t, const em_val *env, const em_val *args,
+                            size_t nargs, em_val *out)
+{
+    const char *err;
+
+    (void)env;
+    (void)nargs;
+    if ((err = val_vector(em_task_arena(t), args[0], out)) != NULL)
+        return em_task_fail(t, "%s", err);
+    return EM_OK;
+}
+
+/* A record that is a vector, or a point {label, vector}, made a vector or
+ * a point with a vector (map function, before a prediction). */
+static em_status fix_features(em_task *t, const em_val *env,
+                              const em_val *args, size_t nargs, em_val *out)
+{
+    em_val rec = args[0];
+
+    if (rec.type == EM_ARRAY && rec.len == 2 &&
+        rec.u.arr[1].type >= EM_ARRAY)
+        return fix_pair(t, env, args, nargs, out);
+    return fix_vector(t, env, args, nargs, out);
+}
+
+/* ---- small helpers ---- */
+
+static em_rdd *map_native(lua_State *L, em_rdd *node, em_fn_ptr f)
+{
+    em_rdd *r = em_rdd_map(node, EM_FN(f));
+
+    if (r == NULL)
+        em__lua_fail(L, "map");
+    return r;
+}
+
+static int push_rdd(lua_State *L, int rdd_idx, em_rdd *node, const char *what)
+{
+    if (node == NULL)
+        return em__lua_fail(L, what);
+    em__lua_push_rdd(L, rdd_idx, node);
+    return 1;
+}
+
+static bool is_rdd(lua_State *L, int idx)
+{
+    return luaL_testudata(L, idx, EM_LUA_RDD) != NULL;
+}
+
+/* A field of the options table at idx as a number, or dflt. */
+static double opt_num(lua_State *L, int idx, const char *k, double dflt)
+{
+    double x = dflt;
+
+    if (lua_type(L, idx) != LUA_TTABLE)
+        return dflt;
+    if (lua_getfield(L, idx, k) != LUA_TNIL)
+        x = luaL_checknumber(L, -1);
+    lua_pop(L, 1);
+    return x;
+}
+
+static int64_t opt_int(lua_State *L, int idx, const char *k, int64_t dflt)
+{
+    int64_t x = dflt;
+
+    if (lua_type(L, idx) != LUA_TTABLE)
+        return dflt;
+    if (lua_getfield(L, idx, k) != LUA_TNIL) {
+        if (!lua_isinteger(L, -1))
+            luaL_error(L, "option %s: an integer expected", k);
+        x = lua_tointeger(L, -1);
+    }
+    lua_pop(L, 1);
+    return x;
+}
+
+static bool opt_bool(lua_State *L, int idx, const char *k, bool dflt)
+{
+    bool b = dflt;
+
+    if (lua_type(L, idx) != LUA_TTABLE)
+        return dflt;
+    if (lua_getfield(L, idx, k) != LUA_TNIL)
+        b = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return b;
+}
+
+/* A string option, or dflt (NULL allowed); the string stays alive as long
+ * as the options table holds it. */
+static const char *opt_str(lua_State *L, int idx, const char *k,
+                           const char *dflt)
+{
+    const char *s = dflt;
+
+    if (lua_type(L, idx) != LUA_TTABLE)
+        return dflt;
+    if (lua_getfield(L, idx, k) != LUA_TNIL) {
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "option %s: a string expected", k);
+        s = lua_tostring(L, -1);
+    }
+    lua_pop(L, 1);
+    return s;
+}
+
+static void check_opts_table(lua_State *L, int idx)
+{
+    if (!lua_isnoneornil(L, idx))
+        luaL_checktype(L, idx, LUA_TTABLE);
+}
+
+/* ---- model objects: an arena and the model value in it ---- */
+
+typedef struct lmodel {
+    em_arena *arena;
+    em_val model;
+} lmodel;
+
+static lmodel *model_new(lua_State *L, const char *mt)
+{
+    lmodel *m = lua_newuserdatauv(L, sizeof(*m), 1);
+
+    memset(m, 0, sizeof(*m));
+    luaL_setmetatable(L, mt);
+    if ((m->arena = em_arena_create()) == NULL)
+        luaL_error(L, "out of memory");
+    return m;
+}
+
+static int model_gc(lua_State *L)
+{
+    lmodel *m = lua_touserdata(L, 1);
+
+    if (m != NULL) {
+        em_arena_destroy(m->arena);
+        m->arena = NULL;
+    }
+    return 0;
+}
+
+static int model_tostring(lua_State *L)
+{
+    lua_getmetatable(L, 1);
+    lua_getfield(L, -1, "__name");
+    lua_pushfstring(L, "%s(%p)", lua_tostring(L, -1) + strlen("ember."),
+                    lua_topointer(L, 1));
+    return 1;
+}
+
+/* Pushes the field `k` of the map model value, or nil. */
+static void push_field(lua_State *L, em_val model, const char *k)
+{
+    const em_val *f = model.type == EM_MAP ? map_get(model, k) : NULL;
+
+    if (f == NULL)
+        lua_pushnil(L);
+    else
+        em__lua_push_val(L, *f);
+}
+
+/* ---- linear models ---- */
+
+static void check_linear_opts(lua_State *L, int idx, em_linear_loss loss,
+                              em_linear_opts *o)
+{
+    const char *s;
+    double tol;
+
+    check_opts_table(L, idx);
+    memset(o, 0, sizeof(*o));
+    o->iterations = (int)opt_int(L, idx, "iterations", 100);
+    o->step = opt_num(L, idx, "step", 1.0);
+    o->mini_batch_fraction = opt_num(L, idx, "miniBatchFraction", 1.0);
+    /* pyspark's defaults: LogisticRegressionWithSGD regParam 0.01, l2;
+     * LinearRegressionWithSGD regParam 0, no regularization */
+    o->reg_param = opt_num(L, idx, "regParam",
+                           loss == EM_LOSS_LOGISTIC ? 0.01 : 0.0);
+    s = opt_str(L, idx, "regType", loss == EM_LOSS_LOGISTIC ? "l2" : "none");
+    if (strcmp(s, "l2") == 0)
+        o->reg_type = EM_REG_L2;
+    else if (strcmp(s, "l1") == 0)
+        o->reg_type = EM_REG_L1;
+    else if (strcmp(s, "none") == 0)
+        o->reg_type = EM_REG_NONE;
+    else
+        luaL_error(L, "regType: \"l1\", \"l2\" or \"none\", not \"%s\"", s);
+    o->intercept = opt_bool(L, idx, "intercept", false);
+    tol = opt_num(L, idx, "convergenceTol", 0.001);
+    o->convergence_tol = tol > 0 ? tol : -1.0;
+    s = opt_str(L, idx, "optimizer", "sgd");
+    if (em_optim_kind_parse(s, &o->optimizer) != EM_OK)
+        luaL_error(L, "optimizer: sgd, momentum, nesterov, adagrad, rmsprop "
+                      "or adam, not \"%s\"", s);
+    s = opt_str(L, idx, "mode", "batch");
+    if (strcmp(s, "batch") == 0)
+        o->mode = EM_LINEAR_BATCH;
+    else if (strcmp(s, "averaging") == 0)
+        o->mode = EM_LINEAR_AVERAGING;
+    else if (strcmp(s, "ipm") == 0)
+        o->mode = EM_LINEAR_IPM;
+    else
+        luaL_error(L, "mode: batch, averaging or ipm, not \"%s\"", s);
+    s = opt_str(L, idx, "schedule", "invsqrt");
+    if (strcmp(s, "invsqrt") == 0)
+        o->schedule = EM_SCHEDULE_INV_SQRT;
+    else if (strcmp(s, "constant") == 0)
+        o->schedule = EM_SCHEDULE_CONSTANT;
+    else
+        luaL_error(L, "schedule: invsqrt or constant, not \"%s\"", s);
+    o->seed = (uint64_t)opt_int(L, idx, "seed", 0);
+    o->tree_depth = (int)opt_int(L, idx, "treeDepth", 0);
+    if (o->iterations < 1)
+        luaL_error(L, "iterations must be at least 1");
+}
+
+/* Trains on the RDD at 1 with the options at 2; pushes the model. */
+static int linear_train(lua_State *L, em_linear_loss loss, const char *what)
+{
+    em_rdd *node = em__lua_rdd_node(L, 1);
+    em_linear_opts o;
+    lmodel *m;
+    em_status st;
+
+    check_linear_opts(L, 2, loss, &o);
+    node = map_native(L, node, fix_pair);
+    m = model_new(L, MT_LIN);
+    if ((st = em_rdd_cache(node)) == EM_OK) {
+        st = em_linear_train(node, loss, &o, m->arena, &m->model);
+        em_rdd_unpersist(node);
+    }
+    em__lua_action_done(L, st, what);
+    return 1;
+}
+
+/* ember.ml.LogisticRegression.train(data, opts) */
+static int logreg_train(lua_State *L)
+{
+    return linear_train(L, EM_LOSS_LOGISTIC, "LogisticRegression.train");
+}
+
+/* ember.ml.LinearRegression.train(data, opts) */
+static int linreg_train(lua_State *L)
+{
+    return linear_train(L, EM_LOSS_SQUARED, "LinearRegression.train");
+}
+
+/* model:predict(x) -> class or value; model:predict(rdd) -> RDD */
+static int lin_predict(lua_State *L)
+{
+    lmodel *m = luaL_checkudata(L, 1, MT_LIN);
+    em_val x;
+    double y;
+
+    if (is_rdd(L, 2)) {
+        em_rdd *node = map_native(L, em__lua_rdd_node(L, 2), fix_features);
+        return push_rdd(L, 2,
+                        em_rdd_map(node, em_fn_of(em_linear_predict_op,
+                                                  m->model)),
+                        "predict");
+    }
+    x = check_vector(L, 2, em__lua_arena(L), "predict: features");
+    if (em_linear_predict(m->model, x, &y) != EM_OK)
+        return luaL_error(L, "predict: %s", em_last_error());
+    lua_pushnumber(L, y);
+    return 1;
+}
+
+/* model:predictProbability(x) -> P(class 1), logistic models only */
+static int lin_predict_probability(lua_State *L)
+{
+    lmodel *m = luaL_checkudata(L, 1, MT_LIN);
+    em_val x = check_vector(L, 2, em__lua_arena(L),
+                            "predictProbability: features");
+    double p;
+
+    if (em_linear_predict_probability(m->model, x, &p) != EM_OK)
+        return luaL_error(L, "predictProbability: %s", em_last_error());
+    lua_pushnumber(L, p);
+    return 1;
+}
+
+static int lin_save(lua_State *L)
+{
+    lmodel *m = luaL_checkudata(L, 1, MT_LIN);
+
+    if (em_linear_model_save(m->model, luaL_checkstring(L, 2)) != EM_OK)
+        return luaL_error(L, "save: %s", em_last_error());
+    return 0;
+}
+
+/* ember.ml.LogisticRegressionModel.load(path) (and LinearRegressionModel) */
+static int lin_load(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    lmodel *m = model_new(L, MT_LIN);
+
+    if (em_linear_model_load(path, m->arena, &m->model) != EM_OK)
+        return luaL_error(L, "load: %s", em_last_error());
+    return 1;
+}
+
+static int model_value(lua_State *L)
+{
+    lmodel *m = lua_touserdata(L, 1);
+
+    em__lua_push_val(L, m->model);
+    return 1;
+}
+
+static int lin_index(lua_State *L)
+{
+    lmodel *m = luaL_checkudata(L, 1, MT_LIN);
+    const char *k = luaL_checkstring(L, 2);
+    em_val w;
+    double b;
+
+    if (lua_getfield(L, lua_upvalueindex(1), k) != LUA_TNIL)
+        return 1;
+    if (em_linear_model_parts(m->model, NULL, &w, &b) != EM_OK)
+        return luaL_error(L, "%s", em_last_error());
+    if (strcmp(k, "weights") == 0)
+        em__lua_push_val(L, w);
+    else if (strcmp(k, "intercept") == 0)
+        lua_pushnumber(L, b);
+    else if (strcmp(k, "loss") == 0 || strcmp(k, "iterations") == 0 ||
+             strcmp(k, "kind") == 0)
+        push_field(L, m->model, k);
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
+/* ---- k-means ---- */
+
+/* ember.ml.KMeans.train(rdd, k, {maxIterations, initializationMode,
+ * initializationSteps, initialCenters, seed, epsilon}) */
+static int kmeans_train(lua_State *L)
+{
+    em_rdd *node = em__lua_rdd_node(L, 1);
+    lua_Integer k = luaL_checkinteger(L, 2);
+    em_kmeans_opts o;
+    const char *mode;
+    lmodel *m;
+    em_status st;
+
+    check_opts_table(L, 3);
+    memset(&o, 0, sizeof(o));
+    if (k < 1 || k > INT32_MAX)
+        return luaL_error(L, "KMeans.train: k must be at least 1");
+    o.max_iterations = (int)opt_int(L, 3, "maxIterations", 100);
+    o.init_steps = (int)opt_int(L, 3, "initializationSteps", 2);
+    o.seed = (uint64_t)opt_int(L, 3, "seed", 0);
+    o.epsilon = opt_num(L, 3, "epsilon", 1e-4);
+    if (o.epsilon == 0)
+        o.epsilon = -1;
+    mode = opt_str(L, 3, "initializationMode", "k-means||");
+    if (strcmp(mode, "k-means||") == 0)
+        o.init_mode = EM_KMEANS_PARALLEL;
+    else if (strcmp(mode, "random") == 0)
+        o.init_mode = EM_KMEANS_RANDOM;
+    else
+        return luaL_error(L, "initializationMode: \"random\" or "
+                             "\"k-means||\", not \"%s\"", mode);
+    if (o.max_iterations < 1)
+        return luaL_error(L, "maxIterations must be at least 1");
+    node = map_native(L, node, fix_vector);
+    m = model_new(L, MT_KM);
+    o.initial_centers = em_nil();
+    if (lua_type(L, 3) == LUA_TTABLE &&
+        lua_getfield(L, 3, "initialCenters") != LUA_TNIL) {
+        em_val c = em__lua_check_val(L, -1, m->arena, "initialCenters"), *cs;
+        const char *err = NULL;
+
+        if (c.type != EM_ARRAY)
+            return luaL_error(L, "initialCenters: an array of vectors");
+        if ((cs = em_array_make(m->arena, c.len, &o.initial_centers)) ==
+            NULL)
+            return luaL_error(L, "out of memory");
+        for (uint32_t i = 0; i < c.len && err == NULL; i++)
+            err = val_vector(m->arena, c.u.arr[i], &cs[i]);
+        if (err != NULL)
+            return luaL_error(L, "initialCenters: %s", err);
+        lua_pop(L, 1);
+    } else if (lua_type(L, 3) == LUA_TTABLE) {
+        lua_pop(L, 1);
+    }
+    st = em_kmeans_train(node, (int)k, &o, m->arena, &m->model);
+    em__lua_action_done(L, st, "KMeans.train");
+    return 1;
+}
+
+/* ember.ml.KMeansModel(centers) */
+static int kmeans_model_new(lua_State *L)
+{
+    lmodel *m;
+    em_arena *a;
+    em_val c, *cs, arr;
+    const char *err = NULL;
+
+    luaL_checktype(L, 1, LUA_TTABLE);
+    m = model_new(L, MT_KM);
+    a = m->arena;
+    c = em__lua_check_val(L, 1, a, "KMeansModel");
+    if (c.type != EM_ARRAY)
+        return luaL_error(L, "KMeansModel: an array of vectors");
+    if ((cs = em_array_make(a, c.len, &arr)) == NULL)
+        return luaL_error(L, "out of memory");
+    for (uint32_t i = 0; i < c.len && err == NULL; i++)
+        err = val_vector(a, c.u.arr[i], &cs[i]);
+    if (err != NULL)
+        return luaL_error(L, "KMeansModel: %s", err);
+    if (em_kmeans_model_make(arr, a, &m->model) != EM_OK)
+        return luaL_error(L, "KMeansModel: %s", em_last_error());
+    return 1;
+}
+
+/* model:predict(x) -> 0-based cluster index; model:predict(rdd) -> RDD */
+static int km_predict(lua_State *L)
+{
+    lmodel *m = luaL_checkudata(L, 1, MT_KM);
+    em_val x;
+    int64_t c;
+
+    if (is_rdd(L, 2)) {
+        em_rdd *node = map_native(L, em__lua_rdd_node(L, 2), fix_vector);
+        return push_rdd(L, 2,
+                        em_rdd_map(node, em_fn_of(em_kmeans_predict_op,
+                                                  m->model)),
+                        "predict");
+    }
+    x = check_vector(L, 2, em__lua_arena(L), "predict: point");
+    if (em_kmeans_predict(m->model, x, &c) != EM_OK)
+        return luaL_error(L, "predict: %s", em_last_error());
+    lua_pushinteger(L, (lua_Integer)c);
+    return 1;
+}
+
+/* model:computeCost(rdd) -> sum of squared distances to nearest centres */
+static int km_compute_cost(lua_State *L)
+{
+    lmodel *m = luaL_checkudata(L, 1, MT_KM);
+    em_rdd *node = map_native(L, em__lua_rdd_node(L, 2), fix_vector);
+    double cost = 0;
+    em_status st = em_kmeans_compute_cost(m->model, node, &cost);
+
+    em__lua_action_done(L, st, "computeCost");
+    lua_pushnumber(L, cost);
+    return 1;
+}
+
+static int km_index(lua_State *L)
+{
+    lmodel *m = luaL_checkudata(L, 1, MT_KM);
+    const char *k = luaL_checkstring(L, 2);
+    em_val c;
+
+    if (lua_getfield(L, lua_upvalueindex(1), k) != LUA_TNIL)
+        return 1;
+    if (em_kmeans_model_centers(m->model, &c) != EM_OK)
+        return luaL_error(L, "%s", em_last_error());
+    if (strcmp(k, "clusterCenters") == 0)
+        em__lua_push_val(L, c);
+    else if (strcmp(k, "k") == 0)
+        lua_pushinteger(L, (lua_Integer)c.len);
+    else if (strcmp(k, "trainingCost") == 0 || strcmp(k, "numIter") == 0)
+        push_field(L, m->model, k);
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
+/* ---- PageRank ---- */
+
+/* ember.graph.pageRank(edges, {resetProbability, tol, maxIter,
+ * numPartitions}) -> RDD of {node, rank}, and a table of what the run did */
+static int graph_page_rank(lua_State *L)
+{
+    em_rdd *node = em__lua_rdd_node(L, 1);
+    em_pagerank_opts o;
+    em_pagerank_info info;
+    em_rdd *ranks;
+    double tol;
+
+    check_opts_table(L, 2);
+    memset(&o, 0, sizeof(o));
+    memset(&info, 0, sizeof(info));
+    o.reset_probability = opt_num(L, 2, "resetProbability", 0.15);
+    tol = opt_num(L, 2, "tol", 1e-6);
+    o.tol = tol > 0 ? tol : -1.0;
+    o.max_iter = (int)opt_int(L, 2, "maxIter", 100);
+    o.num_partitions = (int)opt_int(L, 2, "numPartitions", 0);
+    if (o.reset_probability <= 0 || o.reset_probability > 1)
+        return luaL_error(L, "pageRank: resetProbability must be in (0, 1]");
+    if (o.max_iter < 1)
+        return luaL_error(L, "pageRank: maxIter must be at least 1");
+    ranks = em_graph_page_rank(node, &o, &info);
+    em__lua_action_done(L, ranks == NULL ? EM_EUSER : EM_OK,
+                        "pageRank");
+    push_rdd(L, 1, ranks, "pageRank");
+    lua_createtable(L, 0, 4);
+    lua_pushinteger(L, info.nodes);
+    lua_setfield(L, -2, "nodes");
+    lua_pushinteger(L, info.dangling);
+    lua_setfield(L, -2, "dangling");
+    lua_pushinteger(L, info.iterations);
+    lua_setfield(L, -2, "iterations");
+    lua_pushnumber(L, info.last_change);
+    lua_setfield(L, -2, "lastChange");
+    return 2;
+}
+
+/* ---- matrix factorization ---- */
+
+/* ember.ml.ALS.train(ratings, rank, {iterations, lambda_, blocks, seed}) */
+static int als_train(lua_State *L)
+{
+    em_rdd *node = em__lua_rdd_node(L, 1);
+    lua_Integer rank = luaL_checkinteger(L, 2);
+    em_als_opts o;
+    lmodel *m;
+    em_status st;
+
+    check_opts_table(L, 3);
+    memset(&o, 0, sizeof(o));
+    if (rank < 1 || rank > 100000)
+        return luaL_error(L, "ALS.train: rank must be at least 1");
+    o.iterations = (int)opt_int(L, 3, "iterations", 5);
+    o.lambda = opt_num(L, 3, "lambda_", opt_num(L, 3, "lambda", 0.01));
+    o.blocks = (int)opt_int(L, 3, "blocks", -1);
+    o.seed = (uint64_t)opt_int(L, 3, "seed", 0);
+    if (o.iterations < 1)
+        return luaL_error(L, "ALS.train: iterations must be at least 1");
+    if (!(o.lambda >= 0))
+        return luaL_error(L, "ALS.train: lambda_ must not be negative");
+    if (o.lambda == 0)
+        o.lambda = 1e-300; /* zero would mean the default */
+    m = model_new(L, MT_MF);
+    st = em_als_train(node, (int)rank, &o, m->arena, &m->model);
+    em__lua_action_done(L, st, "ALS.train");
+    return 1;
+}
+
+/* ember.ml.MatrixFactorization.trainDSGD(ratings, rank, {iterations, step,
+ * lambda_, d, seed}) */
+static int dsgd_train(lua_State *L)
+{
+    em_rdd *node = em__lua_rdd_node(L, 1);
+    lua_Integer rank = luaL_checkinteger(L, 2);
+    em_dsgd_opts o;
+    lmodel *m;
+    em_status st;
+
+    check_opts_table(L, 3);
+    memset(&o, 0, sizeof(o));
+    if (rank < 1 || rank > 100000)
+        return luaL_error(L, "trainDSGD: rank must be at least 1");
+    o.iterations = (int)opt_int(L, 3, "iterations", 20);
+    o.step = opt_num(L, 3, "step", 0.05);
+    o.lambda = opt_num(L, 3, "lambda_", opt_num(L, 3, "lambda", 0.05));
+    o.d = (int)opt_int(L, 3, "d", -1);
+    o.seed = (uint64_t)opt_int(L, 3, "seed", 0);
+    if (o.iterations < 1 || !(o.step > 0) || !(o.lambda >= 0))
+        return luaL_error(L, "trainDSGD: iterations >= 1, step > 0 and "
+                             "lambda_ >= 0");
+    if (o.lambda == 0)
+        o.lambda = 1e-300;
+    m = model_new(L, MT_MF);
+    st = em_dsgd_train(node, (int)rank, &o, m->arena, &m->model);
+    em__lua_action_done(L, st, "trainDSGD");
+    return 1;
+}
+
+/* model:predict(user, item) -> rating; model:predict(rdd of {user, item})
+ * -> RDD of {user, item, rating} (pyspark's predictAll) */
+static int mf_predict(lua_State *L)
+{
+    lmodel *m = luaL_checkudata(L, 1, MT_MF);
+    em_arena *a;
+    em_val u, i;
+    double r;
+
+    if (is_rdd(L, 2))
+        return push_rdd(L, 2,
+                        em_rdd_map(em__lua_rdd_node(L, 2),
+                                   em_fn_of(em_mf_predict_op, m->model)),
+                        "predict");
+    a = em__lua_arena(L);
+    u = em__lua_check_val(L, 2, a, "predict: user");
+    i = em__lua_check_val(L, 3, a, "predict: item");
+    if (em_mf_predict(m->model, u, i, &r) != EM_OK)
+        return luaL_error(L, "predict: %s", em_last_error());
+    lua_pushnumber(L, r);
+    return 1;
+}
+
+static int mf_parts(lua_State *L, int which)
+{
+    lmodel *m = luaL_checkudata(L, 1, MT_MF);
+    em_val f[2];
+    int rank;
+
+    if (em_mf_model_parts(m->model, &rank, &f[0], &f[1]) != EM_OK)
+        return luaL_error(L, "%s", em_last_error());
+    if (which < 0)
+        lua_pushinteger(L, rank);
+    else
+        em__lua_push_val(L, f[which]);
+    return 1;
+}
+
+static int mf_user_features(lua_State *L)
+{
+    return mf_parts(L, 0);
+}
+
+static int mf_product_features(lua_State *L)
+{
+    return mf_parts(L, 1);
+}
+
+/* model:rmse(rdd of {user, item, rating}) -> rmse, skipped */
+static int mf_rmse(lua_State *L)
+{
+    lmodel *m = luaL_checkudata(L, 1, MT_MF);
+    double rmse = 0;
+    int64_t skipped = 0;
+    em_status st = em_mf_rmse(m->model, em__lua_rdd_node(L, 2), &rmse,
+                              &skipped);
+
+    em__lua_action_done(L, st, "rmse");
+    lua_pushnumber(L, rmse);
+    lua_pushinteger(L, skipped);
+    return 2;
+}
+
+static int mf_index(lua_State *L)
+{
+    const char *k;
+
+    luaL_checkudata(L, 1, MT_MF);
+    k = luaL_checkstring(L, 2);
+    if (lua_getfield(L, lua_upvalueindex(1), k) != LUA_TNIL)
+        return 1;
+    lua_pop(L, 1);
+    if (strcmp(k, "rank") == 0)
+        return mf_parts(L, -1);
+    lua_pushnil(L);
+    return 1;
+}
+
+/* ---- registration ---- */
+
+static const luaL_Reg lin_methods[] = {
+    {"predict", lin_predict},
+    {"predictProbability", lin_predict_probability},
+    {"save", lin_save},
+    {"value", model_value},
+    {NULL, NULL},
+};
+
+static const luaL_Reg km_methods[] = {
+    {"predict", km_predict},
+    {"computeCost", km_compute_cost},
+    {"value", model_value},
+    {NULL, NULL},
+};
+
+static const luaL_Reg mf_methods[] = {
+    {"predict", mf_predict},
+    {"userFeatures", mf_user_features},
+    {"productFeatures", mf_product_features},
+    {"rmse", mf_rmse},
+    {"value", model_value},
+    {NULL, NULL},
+};
+
+static void new_class(lua_State *L, const char *mt, const luaL_Reg *methods,
+                      lua_CFunction index_fn)
+{
+    if (!luaL_newmetatable(L, mt)) {
+        lua_pop(L, 1);
+        return;
+    }
+    lua_newtable(L);
+    luaL_setfuncs(L, methods, 0);
+    lua_pushcclosure(L, index_fn, 1);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, model_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, model_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pop(L, 1);
+}
+
+static void set_lib(lua_State *L, const char *name, const luaL_Reg *fns)
+{
+    lua_newtable(L);
+    luaL_setfuncs(L, fns, 0);
+    lua_setfield(L, -2, name);
+}
+
+static const luaL_Reg logreg_fns[] = {{"train", logreg_train}, {NULL, NULL}};
+static const luaL_Reg linreg_fns[] = {{"train", linreg_train}, {NULL, NULL}};
+static const luaL_Reg linm_fns[] = {{"load", lin_load}, {NULL, NULL}};
+static const luaL_Reg kmeans_fns[] = {{"train", kmeans_train}, {NULL, NULL}};
+static const luaL_Reg als_fns[] = {{"train", als_train}, {NULL, NULL}};
+static const luaL_Reg mf_fns[] = {{"trainDSGD", dsgd_train}, {NULL, NULL}};
+static const luaL_Reg graph_fns[] = {{"pageRank", graph_page_rank},
+                                     {NULL, NULL}};
+
+void em__lua_open_ml7(lua_State *L)
+{
+    int mod = lua_gettop(L);
+
+    new_class(L, MT_LIN, lin_methods, lin_index);
+    new_class(L, MT_KM, km_methods, km_index);
+    new_class(L, MT_MF, mf_methods, mf_index);
+
+    if (lua_getfield(L, mod, "ml") == LUA_TTABLE) {
+        set_lib(L, "LogisticRegression", logreg_fns);
+        set_lib(L, "LinearRegression", linreg_fns);
+        set_lib(L, "LogisticRegressionModel", linm_fns);
+        set_lib(L, "LinearRegressionModel", linm_fns);
+        set_lib(L, "KMeans", kmeans_fns);
+        lua_pushcfunction(L, kmeans_model_new);
+        lua_setfield(L, -2, "KMeansModel");
+        set_lib(L, "ALS", als_fns);
+        set_lib(L, "MatrixFactorization", mf_fns);
+    }
+    lua_pop(L, 1);
+
+    luaL_newlib(L, graph_fns);
+    lua_setfield(L, mod, "graph");
+}
