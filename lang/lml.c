@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "ember/ml.h"
-#include "lint.h"
+#include "lml_int.h"
 
 #define MT_HTF "ember.HashingTF"
 #define MT_NB "ember.NaiveBayesModel"
@@ -24,101 +24,9 @@
 
 /* ---- vectors: Lua tables to EM_VEC / EM_SPVEC ---- */
 
-/* The value of key `key` in the map m, or NULL. */
-static const em_val *map_get(em_val m, const char *key)
-{
-    size_t n = strlen(key);
 
-    for (uint32_t i = 0; i < m.len; i++) {
-        const em_val *k = &m.u.map[2 * i];
-        if (k->type == EM_STR && k->len == n && memcmp(k->u.s, key, n) == 0)
-            return &m.u.map[2 * i + 1];
-    }
-    return NULL;
-}
 
-/* v as a vector in `a`: vectors stay; an array of numbers becomes dense; a
- * map {dim = n, indices = {...} (0-based), values = {...}} sparse. NULL on
- * success, else what is wrong. */
-static const char *val_vector(em_arena *a, em_val v, em_val *out)
-{
-    if (v.type == EM_VEC || v.type == EM_SPVEC) {
-        *out = v;
-        return NULL;
-    }
-    if (v.type == EM_ARRAY) {
-        double *x = em_vec_make(a, v.len, out);
-        if (x == NULL)
-            return "out of memory";
-        for (uint32_t i = 0; i < v.len; i++)
-            if (!em_val_as_float(v.u.arr[i], &x[i]))
-                return "a vector's elements must be numbers";
-        return NULL;
-    }
-    if (v.type == EM_MAP) {
-        const em_val *dim = map_get(v, "dim"), *ix = map_get(v, "indices");
-        const em_val *vals = map_get(v, "values");
-        uint32_t *idx;
-        double *x;
-        int64_t d, j;
 
-        if (dim == NULL || ix == NULL || vals == NULL ||
-            !em_val_as_int(*dim, &d) || ix->type != EM_ARRAY ||
-            vals->type != EM_ARRAY || ix->len != vals->len)
-            return "a sparse vector is {dim = n, indices = {...}, values "
-                   "= {...}} with as many indices as values";
-        idx = em_arena_alloc(a, sizeof(*idx) * (ix->len + 1));
-        x = em_arena_alloc(a, sizeof(*x) * (ix->len + 1));
-        if (idx == NULL || x == NULL)
-            return "out of memory";
-        for (uint32_t i = 0; i < ix->len; i++) {
-            if (!em_val_as_int(ix->u.arr[i], &j) || j < 0 || j >= d ||
-                j > UINT32_MAX || !em_val_as_float(vals->u.arr[i], &x[i]))
-                return "a sparse vector's indices must be integers in "
-                       "[0, dim) and its values numbers";
-            idx[i] = (uint32_t)j;
-        }
-        if (em_spvec_make(a, d, idx, x, ix->len, out) != EM_OK)
-            return "a sparse vector's indices must increase";
-        return NULL;
-    }
-    return "a vector must be an array of numbers or {dim, indices, "
-           "values}";
-}
-
-/* The Lua value at idx as a vector in `a`; raises an error naming what. */
-static em_val check_vector(lua_State *L, int idx, em_arena *a,
-                           const char *what)
-{
-    em_val v = em__lua_check_val(L, idx, a, what), out;
-    const char *err = val_vector(a, v, &out);
-
-    if (err != NULL)
-        luaL_error(L, "%s: %s", what, err);
-    return out;
-}
-
-/* A record [x, features] with the features made a vector (map function). */
-static em_status fix_pair(em_task *t, const em_val *env, const em_val *args,
-                          size_t nargs, em_val *out)
-{
-    em_arena *a = em_task_arena(t);
-    em_val rec = args[0], *items, feats;
-    const char *err;
-
-    (void)env;
-    (void)nargs;
-    if (rec.type != EM_ARRAY || rec.len != 2)
-        return em_task_fail(t, "expected a record {label or id, vector}, "
-                               "got a %s", em_type_name(rec.type));
-    if ((err = val_vector(a, rec.u.arr[1], &feats)) != NULL)
-        return em_task_fail(t, "%s", err);
-    if ((items = em_array_make(a, 2, out)) == NULL)
-        return em_task_fail(t, "out of memory");
-    items[0] = rec.u.arr[0];
-    items[1] = feats;
-    return EM_OK;
-}
 
 /* A record that is a vector, or a point {label, vector}, made a vector
  * (map function, before a prediction). */
@@ -130,49 +38,17 @@ static em_status fix_features(em_task *t, const em_val *env,
 
     if (rec.type == EM_ARRAY && rec.len == 2 &&
         rec.u.arr[1].type >= EM_ARRAY)
-        return fix_pair(t, env, args, nargs, out);
-    if ((err = val_vector(em_task_arena(t), rec, out)) != NULL)
+        return em__lml_fix_pair(t, env, args, nargs, out);
+    if ((err = em__lml_val_vector(em_task_arena(t), rec, out)) != NULL)
         return em_task_fail(t, "%s", err);
     return EM_OK;
 }
 
 /* ---- small helpers ---- */
 
-static em_rdd *map_native(lua_State *L, em_rdd *node, em_fn_ptr f)
-{
-    em_rdd *r = em_rdd_map(node, EM_FN(f));
 
-    if (r == NULL)
-        em__lua_fail(L, "map");
-    return r;
-}
 
-/* Pushes the RDD node made from the RDD object at rdd_idx, or fails. */
-static int push_rdd(lua_State *L, int rdd_idx, em_rdd *node, const char *what)
-{
-    if (node == NULL)
-        return em__lua_fail(L, what);
-    em__lua_push_rdd(L, rdd_idx, node);
-    return 1;
-}
 
-static bool is_rdd(lua_State *L, int idx)
-{
-    return luaL_testudata(L, idx, EM_LUA_RDD) != NULL;
-}
-
-/* A field of the options table at idx as a number, or dflt. */
-static double opt_num(lua_State *L, int idx, const char *k, double dflt)
-{
-    double x = dflt;
-
-    if (lua_type(L, idx) != LUA_TTABLE)
-        return dflt;
-    if (lua_getfield(L, idx, k) != LUA_TNIL)
-        x = luaL_checknumber(L, -1);
-    lua_pop(L, 1);
-    return x;
-}
 
 static bool opt_bool(lua_State *L, int idx, const char *k)
 {
@@ -199,9 +75,9 @@ static void check_text_opts(lua_State *L, int idx, em_text_opts *o)
         return;
     }
     luaL_checktype(L, idx, LUA_TTABLE);
-    o->min_count = (int64_t)opt_num(L, idx, "minCount", 0);
-    o->smoothing = opt_num(L, idx, "smoothing", 0);
-    o->num_partitions = (int)opt_num(L, idx, "numPartitions", 0);
+    o->min_count = (int64_t)em__lml_opt_num(L, idx, "minCount", 0);
+    o->smoothing = em__lml_opt_num(L, idx, "smoothing", 0);
+    o->num_partitions = (int)em__lml_opt_num(L, idx, "numPartitions", 0);
     if (lua_getfield(L, idx, "tokenizer") != LUA_TNIL) {
         const char *k = luaL_checkstring(L, -1);
         if (strcmp(k, "ascii") == 0)
@@ -338,7 +214,7 @@ static int text_tokenize(lua_State *L)
     em_rdd *node = em__lua_rdd_node(L, 1);
 
     check_text_opts(L, 2, &o);
-    return push_rdd(L, 1, em_text_tokenize(node, &o), "tokenize");
+    return em__lml_push_rdd(L, 1, em_text_tokenize(node, &o), "tokenize");
 }
 
 static int text_word_count(lua_State *L)
@@ -347,7 +223,7 @@ static int text_word_count(lua_State *L)
     em_rdd *node = em__lua_rdd_node(L, 1);
 
     check_text_opts(L, 2, &o);
-    return push_rdd(L, 1, em_text_word_count(node, &o), "wordCount");
+    return em__lml_push_rdd(L, 1, em_text_word_count(node, &o), "wordCount");
 }
 
 static int text_ngrams(lua_State *L)
@@ -357,7 +233,7 @@ static int text_ngrams(lua_State *L)
     int n = (int)luaL_checkinteger(L, 2);
 
     check_text_opts(L, 3, &o);
-    return push_rdd(L, 1, em_text_ngrams(node, n, &o), "ngrams");
+    return em__lml_push_rdd(L, 1, em_text_ngrams(node, n, &o), "ngrams");
 }
 
 static int text_bigram_pmi(lua_State *L)
@@ -369,7 +245,7 @@ static int text_bigram_pmi(lua_State *L)
     check_text_opts(L, 2, &o);
     r = em_text_bigram_pmi(node, &o);
     em__lua_action_done(L, r == NULL ? EM_EUSER : EM_OK, "bigramPMI");
-    return push_rdd(L, 1, r, "bigramPMI");
+    return em__lml_push_rdd(L, 1, r, "bigramPMI");
 }
 
 static int text_compare_corpora(lua_State *L)
@@ -381,7 +257,7 @@ static int text_compare_corpora(lua_State *L)
     check_text_opts(L, 3, &o);
     r = em_text_compare_corpora(a, b, &o);
     em__lua_action_done(L, r == NULL ? EM_EUSER : EM_OK, "compareCorpora");
-    return push_rdd(L, 1, r, "compareCorpora");
+    return em__lml_push_rdd(L, 1, r, "compareCorpora");
 }
 
 /* ---- HashingTF ---- */
@@ -413,8 +289,8 @@ static int htf_transform(lua_State *L)
     em_arena *a;
     em_val tokens, v;
 
-    if (is_rdd(L, 2))
-        return push_rdd(L, 2,
+    if (em__lml_is_rdd(L, 2))
+        return em__lml_push_rdd(L, 2,
                         em_hashing_tf(em__lua_rdd_node(L, 2),
                                       h->num_features, h->flags),
                         "HashingTF");
@@ -503,7 +379,7 @@ static int nb_train(lua_State *L)
     lnb *m;
     em_status st;
 
-    node = map_native(L, node, fix_pair);
+    node = em__lml_map_native(L, node, em__lml_fix_pair);
     m = nb_new(L);
     st = em_nb_train(node, lambda, m->arena, &m->model);
     em__lua_action_done(L, st, "NaiveBayes.train");
@@ -526,19 +402,19 @@ static int nb_from_value(lua_State *L)
     if (v.type != EM_MAP)
         return luaL_error(L, "NaiveBayesModel: not a model value");
     for (int i = 0; i < 3 && err == NULL; i++) {
-        const em_val *f = map_get(v, names[i]);
+        const em_val *f = em__lml_map_get(v, names[i]);
         kv[2 * i] = em_cstr(names[i]);
         if (f == NULL) {
             err = "a model has labels, pi and theta";
         } else if (i < 2) {
-            err = val_vector(a, *f, &kv[2 * i + 1]);
+            err = em__lml_val_vector(a, *f, &kv[2 * i + 1]);
         } else if (f->type != EM_ARRAY) {
             err = "theta is an array of vectors";
         } else if ((th = em_array_make(a, f->len, &kv[5])) == NULL) {
             err = "out of memory";
         } else {
             for (uint32_t j = 0; j < f->len && err == NULL; j++)
-                err = val_vector(a, f->u.arr[j], &th[j]);
+                err = em__lml_val_vector(a, f->u.arr[j], &th[j]);
         }
     }
     if (err != NULL)
@@ -557,15 +433,15 @@ static int nb_predict(lua_State *L)
     em_val x;
     double label;
 
-    if (is_rdd(L, 2)) {
-        em_rdd *node = map_native(L, em__lua_rdd_node(L, 2), fix_features);
-        return push_rdd(L, 2,
+    if (em__lml_is_rdd(L, 2)) {
+        em_rdd *node = em__lml_map_native(L, em__lua_rdd_node(L, 2), fix_features);
+        return em__lml_push_rdd(L, 2,
                         em_rdd_map(node, em_fn_of(em_nb_predict_op,
                                                   m->model)),
                         "predict");
     }
     a = em__lua_arena(L);
-    x = check_vector(L, 2, a, "predict: features");
+    x = em__lml_check_vector(L, 2, a, "predict: features");
     if (em_nb_predict(m->model, x, &label) != EM_OK)
         return luaL_error(L, "predict: %s", em_last_error());
     lua_pushnumber(L, label);
@@ -748,7 +624,7 @@ static int sketch_drop_singletons(lua_State *L)
     } else {
         n = luaL_checkinteger(L, 2);
     }
-    return push_rdd(L, 1,
+    return em__lml_push_rdd(L, 1,
                     em_sketch_drop_singletons(node, n,
                                               luaL_optnumber(L, 3, 0.01)),
                     "dropSingletons");
@@ -960,7 +836,7 @@ static int rplsh_signature(lua_State *L)
 {
     lrplsh *p = check_rplsh(L, 1);
     em_arena *a = em__lua_arena(L);
-    em_val x = check_vector(L, 2, a, "signature"), sig;
+    em_val x = em__lml_check_vector(L, 2, a, "signature"), sig;
 
     if (em_rplsh_signature(p->lsh, x, a, &sig) != EM_OK)
         return luaL_error(L, "signature: %s", em_last_error());
@@ -990,7 +866,7 @@ static int rplsh_bits(lua_State *L)
 static int rplsh_index(lua_State *L)
 {
     lrplsh *p = check_rplsh(L, 1);
-    em_rdd *node = map_native(L, em__lua_rdd_node(L, 2), fix_pair);
+    em_rdd *node = em__lml_map_native(L, em__lua_rdd_node(L, 2), em__lml_fix_pair);
     em_lsh_index *idx = em_rplsh_index_create(
         p->lsh, node, (int)luaL_optinteger(L, 3, 0));
     lindex *x;
@@ -1017,7 +893,7 @@ static int index_nearest(lua_State *L)
 {
     lindex *x = luaL_checkudata(L, 1, MT_INDEX);
     em_arena *a = em__lua_arena(L);
-    em_val q = check_vector(L, 2, a, "nearest"), v;
+    em_val q = em__lml_check_vector(L, 2, a, "nearest"), v;
 
     if (x->idx == NULL)
         return luaL_error(L, "the index was freed");
@@ -1031,10 +907,10 @@ static int index_nearest(lua_State *L)
 static int similarity_join(lua_State *L, lrplsh *p, int first,
                            double threshold, int chunk_bits)
 {
-    em_rdd *a = map_native(L, em__lua_rdd_node(L, first), fix_pair);
-    em_rdd *b = map_native(L, em__lua_rdd_node(L, first + 1), fix_pair);
+    em_rdd *a = em__lml_map_native(L, em__lua_rdd_node(L, first), em__lml_fix_pair);
+    em_rdd *b = em__lml_map_native(L, em__lua_rdd_node(L, first + 1), em__lml_fix_pair);
 
-    return push_rdd(L, first,
+    return em__lml_push_rdd(L, first,
                     em_rplsh_similarity_join(p->lsh, a, b, threshold,
                                              chunk_bits),
                     "approxSimilarityJoin");
@@ -1053,7 +929,7 @@ static int rplsh_join(lua_State *L)
  * chunkBits}): the dimension is that of rddA's first vector. */
 static int sketch_join(lua_State *L)
 {
-    em_rdd *node = map_native(L, em__lua_rdd_node(L, 1), fix_pair);
+    em_rdd *node = em__lml_map_native(L, em__lua_rdd_node(L, 1), em__lml_fix_pair);
     double threshold = luaL_checknumber(L, 3);
     em_arena *a;
     em_val first;
@@ -1068,12 +944,12 @@ static int sketch_join(lua_State *L)
                                         : first.u.arr[1].u.sp->dim;
     lua_pushcfunction(L, rplsh_create); /* 6 */
     lua_pushinteger(L, dim);
-    lua_pushinteger(L, (lua_Integer)opt_num(L, 4, "bits", 0));
-    lua_pushinteger(L, (lua_Integer)opt_num(L, 4, "seed", 0));
+    lua_pushinteger(L, (lua_Integer)em__lml_opt_num(L, 4, "bits", 0));
+    lua_pushinteger(L, (lua_Integer)em__lml_opt_num(L, 4, "seed", 0));
     lua_call(L, 3, 1);
     p = check_rplsh(L, 6);
     return similarity_join(L, p, 1, threshold,
-                           (int)opt_num(L, 4, "chunkBits", 0));
+                           (int)em__lml_opt_num(L, 4, "chunkBits", 0));
 }
 
 /* ---- MinHash LSH ---- */
@@ -1156,7 +1032,7 @@ static int minhash_join(lua_State *L)
     em_minhash *mh = check_minhash(L, 1);
     em_rdd *node = em__lua_rdd_node(L, 2);
 
-    return push_rdd(L, 2,
+    return em__lml_push_rdd(L, 2,
                     em_minhash_similarity_join(mh, node,
                                                luaL_checknumber(L, 3)),
                     "approxSimilarityJoin");

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "ember/ml.h"
-#include "lint.h"
+#include "lml_int.h"
 
 #define MT_LIN "ember.LinearModel"
 #define MT_KM "ember.KMeansModel"
@@ -20,101 +20,9 @@
 
 /* ---- vectors: Lua tables to EM_VEC / EM_SPVEC (as lml.c) ---- */
 
-/* The value of key `key` in the map m, or NULL. */
-static const em_val *map_get(em_val m, const char *key)
-{
-    size_t n = strlen(key);
 
-    for (uint32_t i = 0; i < m.len; i++) {
-        const em_val *k = &m.u.map[2 * i];
-        if (k->type == EM_STR && k->len == n && memcmp(k->u.s, key, n) == 0)
-            return &m.u.map[2 * i + 1];
-    }
-    return NULL;
-}
 
-/* v as a vector in `a`: vectors stay; an array of numbers becomes dense; a
- * map {dim = n, indices = {...} (0-based), values = {...}} sparse. NULL on
- * success, else what is wrong. */
-static const char *val_vector(em_arena *a, em_val v, em_val *out)
-{
-    if (v.type == EM_VEC || v.type == EM_SPVEC) {
-        *out = v;
-        return NULL;
-    }
-    if (v.type == EM_ARRAY) {
-        double *x = em_vec_make(a, v.len, out);
-        if (x == NULL)
-            return "out of memory";
-        for (uint32_t i = 0; i < v.len; i++)
-            if (!em_val_as_float(v.u.arr[i], &x[i]))
-                return "a vector's elements must be numbers";
-        return NULL;
-    }
-    if (v.type == EM_MAP) {
-        const em_val *dim = map_get(v, "dim"), *ix = map_get(v, "indices");
-        const em_val *vals = map_get(v, "values");
-        uint32_t *idx;
-        double *x;
-        int64_t d, j;
 
-        if (dim == NULL || ix == NULL || vals == NULL ||
-            !em_val_as_int(*dim, &d) || ix->type != EM_ARRAY ||
-            vals->type != EM_ARRAY || ix->len != vals->len)
-            return "a sparse vector is {dim = n, indices = {...}, values "
-                   "= {...}} with as many indices as values";
-        idx = em_arena_alloc(a, sizeof(*idx) * (ix->len + 1));
-        x = em_arena_alloc(a, sizeof(*x) * (ix->len + 1));
-        if (idx == NULL || x == NULL)
-            return "out of memory";
-        for (uint32_t i = 0; i < ix->len; i++) {
-            if (!em_val_as_int(ix->u.arr[i], &j) || j < 0 || j >= d ||
-                j > UINT32_MAX || !em_val_as_float(vals->u.arr[i], &x[i]))
-                return "a sparse vector's indices must be integers in "
-                       "[0, dim) and its values numbers";
-            idx[i] = (uint32_t)j;
-        }
-        if (em_spvec_make(a, d, idx, x, ix->len, out) != EM_OK)
-            return "a sparse vector's indices must increase";
-        return NULL;
-    }
-    return "a vector must be an array of numbers or {dim, indices, "
-           "values}";
-}
-
-/* The Lua value at idx as a vector in `a`; raises an error naming what. */
-static em_val check_vector(lua_State *L, int idx, em_arena *a,
-                           const char *what)
-{
-    em_val v = em__lua_check_val(L, idx, a, what), out;
-    const char *err = val_vector(a, v, &out);
-
-    if (err != NULL)
-        luaL_error(L, "%s: %s", what, err);
-    return out;
-}
-
-/* A record [x, features] with the features made a vector (map function). */
-static em_status fix_pair(em_task *t, const em_val *env, const em_val *args,
-                          size_t nargs, em_val *out)
-{
-    em_arena *a = em_task_arena(t);
-    em_val rec = args[0], *items, feats;
-    const char *err;
-
-    (void)env;
-    (void)nargs;
-    if (rec.type != EM_ARRAY || rec.len != 2)
-        return em_task_fail(t, "expected a point {label, features}, got "
-                               "a %s", em_type_name(rec.type));
-    if ((err = val_vector(a, rec.u.arr[1], &feats)) != NULL)
-        return em_task_fail(t, "%s", err);
-    if ((items = em_array_make(a, 2, out)) == NULL)
-        return em_task_fail(t, "out of memory");
-    items[0] = rec.u.arr[0];
-    items[1] = feats;
-    return EM_OK;
-}
 
 /* A record that is a vector made a vector (map function). */
 static em_status fix_vector(em_task *t, const em_val *env, const em_val *args,
@@ -124,7 +32,7 @@ static em_status fix_vector(em_task *t, const em_val *env, const em_val *args,
 
     (void)env;
     (void)nargs;
-    if ((err = val_vector(em_task_arena(t), args[0], out)) != NULL)
+    if ((err = em__lml_val_vector(em_task_arena(t), args[0], out)) != NULL)
         return em_task_fail(t, "%s", err);
     return EM_OK;
 }
@@ -138,46 +46,15 @@ static em_status fix_features(em_task *t, const em_val *env,
 
     if (rec.type == EM_ARRAY && rec.len == 2 &&
         rec.u.arr[1].type >= EM_ARRAY)
-        return fix_pair(t, env, args, nargs, out);
+        return em__lml_fix_pair(t, env, args, nargs, out);
     return fix_vector(t, env, args, nargs, out);
 }
 
 /* ---- small helpers ---- */
 
-static em_rdd *map_native(lua_State *L, em_rdd *node, em_fn_ptr f)
-{
-    em_rdd *r = em_rdd_map(node, EM_FN(f));
 
-    if (r == NULL)
-        em__lua_fail(L, "map");
-    return r;
-}
 
-static int push_rdd(lua_State *L, int rdd_idx, em_rdd *node, const char *what)
-{
-    if (node == NULL)
-        return em__lua_fail(L, what);
-    em__lua_push_rdd(L, rdd_idx, node);
-    return 1;
-}
 
-static bool is_rdd(lua_State *L, int idx)
-{
-    return luaL_testudata(L, idx, EM_LUA_RDD) != NULL;
-}
-
-/* A field of the options table at idx as a number, or dflt. */
-static double opt_num(lua_State *L, int idx, const char *k, double dflt)
-{
-    double x = dflt;
-
-    if (lua_type(L, idx) != LUA_TTABLE)
-        return dflt;
-    if (lua_getfield(L, idx, k) != LUA_TNIL)
-        x = luaL_checknumber(L, -1);
-    lua_pop(L, 1);
-    return x;
-}
 
 static int64_t opt_int(lua_State *L, int idx, const char *k, int64_t dflt)
 {
@@ -271,7 +148,7 @@ static int model_tostring(lua_State *L)
 /* Pushes the field `k` of the map model value, or nil. */
 static void push_field(lua_State *L, em_val model, const char *k)
 {
-    const em_val *f = model.type == EM_MAP ? map_get(model, k) : NULL;
+    const em_val *f = model.type == EM_MAP ? em__lml_map_get(model, k) : NULL;
 
     if (f == NULL)
         lua_pushnil(L);
@@ -290,11 +167,11 @@ static void check_linear_opts(lua_State *L, int idx, em_linear_loss loss,
     check_opts_table(L, idx);
     memset(o, 0, sizeof(*o));
     o->iterations = (int)opt_int(L, idx, "iterations", 100);
-    o->step = opt_num(L, idx, "step", 1.0);
-    o->mini_batch_fraction = opt_num(L, idx, "miniBatchFraction", 1.0);
+    o->step = em__lml_opt_num(L, idx, "step", 1.0);
+    o->mini_batch_fraction = em__lml_opt_num(L, idx, "miniBatchFraction", 1.0);
     /* pyspark's defaults: LogisticRegressionWithSGD regParam 0.01, l2;
      * LinearRegressionWithSGD regParam 0, no regularization */
-    o->reg_param = opt_num(L, idx, "regParam",
+    o->reg_param = em__lml_opt_num(L, idx, "regParam",
                            loss == EM_LOSS_LOGISTIC ? 0.01 : 0.0);
     s = opt_str(L, idx, "regType", loss == EM_LOSS_LOGISTIC ? "l2" : "none");
     if (strcmp(s, "l2") == 0)
@@ -306,7 +183,7 @@ static void check_linear_opts(lua_State *L, int idx, em_linear_loss loss,
     else
         luaL_error(L, "regType: \"l1\", \"l2\" or \"none\", not \"%s\"", s);
     o->intercept = opt_bool(L, idx, "intercept", false);
-    tol = opt_num(L, idx, "convergenceTol", 0.001);
+    tol = em__lml_opt_num(L, idx, "convergenceTol", 0.001);
     o->convergence_tol = tol > 0 ? tol : -1.0;
     s = opt_str(L, idx, "optimizer", "sgd");
     if (em_optim_kind_parse(s, &o->optimizer) != EM_OK)
@@ -343,7 +220,7 @@ static int linear_train(lua_State *L, em_linear_loss loss, const char *what)
     em_status st;
 
     check_linear_opts(L, 2, loss, &o);
-    node = map_native(L, node, fix_pair);
+    node = em__lml_map_native(L, node, em__lml_fix_pair);
     m = model_new(L, MT_LIN);
     if ((st = em_rdd_cache(node)) == EM_OK) {
         st = em_linear_train(node, loss, &o, m->arena, &m->model);
@@ -372,14 +249,14 @@ static int lin_predict(lua_State *L)
     em_val x;
     double y;
 
-    if (is_rdd(L, 2)) {
-        em_rdd *node = map_native(L, em__lua_rdd_node(L, 2), fix_features);
-        return push_rdd(L, 2,
+    if (em__lml_is_rdd(L, 2)) {
+        em_rdd *node = em__lml_map_native(L, em__lua_rdd_node(L, 2), fix_features);
+        return em__lml_push_rdd(L, 2,
                         em_rdd_map(node, em_fn_of(em_linear_predict_op,
                                                   m->model)),
                         "predict");
     }
-    x = check_vector(L, 2, em__lua_arena(L), "predict: features");
+    x = em__lml_check_vector(L, 2, em__lua_arena(L), "predict: features");
     if (em_linear_predict(m->model, x, &y) != EM_OK)
         return luaL_error(L, "predict: %s", em_last_error());
     lua_pushnumber(L, y);
@@ -390,7 +267,7 @@ static int lin_predict(lua_State *L)
 static int lin_predict_probability(lua_State *L)
 {
     lmodel *m = luaL_checkudata(L, 1, MT_LIN);
-    em_val x = check_vector(L, 2, em__lua_arena(L),
+    em_val x = em__lml_check_vector(L, 2, em__lua_arena(L),
                             "predictProbability: features");
     double p;
 
@@ -471,7 +348,7 @@ static int kmeans_train(lua_State *L)
     o.max_iterations = (int)opt_int(L, 3, "maxIterations", 100);
     o.init_steps = (int)opt_int(L, 3, "initializationSteps", 2);
     o.seed = (uint64_t)opt_int(L, 3, "seed", 0);
-    o.epsilon = opt_num(L, 3, "epsilon", 1e-4);
+    o.epsilon = em__lml_opt_num(L, 3, "epsilon", 1e-4);
     if (o.epsilon == 0)
         o.epsilon = -1;
     mode = opt_str(L, 3, "initializationMode", "k-means||");
@@ -484,7 +361,7 @@ static int kmeans_train(lua_State *L)
                              "\"k-means||\", not \"%s\"", mode);
     if (o.max_iterations < 1)
         return luaL_error(L, "maxIterations must be at least 1");
-    node = map_native(L, node, fix_vector);
+    node = em__lml_map_native(L, node, fix_vector);
     m = model_new(L, MT_KM);
     o.initial_centers = em_nil();
     if (lua_type(L, 3) == LUA_TTABLE &&
@@ -498,7 +375,7 @@ static int kmeans_train(lua_State *L)
             NULL)
             return luaL_error(L, "out of memory");
         for (uint32_t i = 0; i < c.len && err == NULL; i++)
-            err = val_vector(m->arena, c.u.arr[i], &cs[i]);
+            err = em__lml_val_vector(m->arena, c.u.arr[i], &cs[i]);
         if (err != NULL)
             return luaL_error(L, "initialCenters: %s", err);
         lua_pop(L, 1);
@@ -527,7 +404,7 @@ static int kmeans_model_new(lua_State *L)
     if ((cs = em_array_make(a, c.len, &arr)) == NULL)
         return luaL_error(L, "out of memory");
     for (uint32_t i = 0; i < c.len && err == NULL; i++)
-        err = val_vector(a, c.u.arr[i], &cs[i]);
+        err = em__lml_val_vector(a, c.u.arr[i], &cs[i]);
     if (err != NULL)
         return luaL_error(L, "KMeansModel: %s", err);
     if (em_kmeans_model_make(arr, a, &m->model) != EM_OK)
@@ -542,14 +419,14 @@ static int km_predict(lua_State *L)
     em_val x;
     int64_t c;
 
-    if (is_rdd(L, 2)) {
-        em_rdd *node = map_native(L, em__lua_rdd_node(L, 2), fix_vector);
-        return push_rdd(L, 2,
+    if (em__lml_is_rdd(L, 2)) {
+        em_rdd *node = em__lml_map_native(L, em__lua_rdd_node(L, 2), fix_vector);
+        return em__lml_push_rdd(L, 2,
                         em_rdd_map(node, em_fn_of(em_kmeans_predict_op,
                                                   m->model)),
                         "predict");
     }
-    x = check_vector(L, 2, em__lua_arena(L), "predict: point");
+    x = em__lml_check_vector(L, 2, em__lua_arena(L), "predict: point");
     if (em_kmeans_predict(m->model, x, &c) != EM_OK)
         return luaL_error(L, "predict: %s", em_last_error());
     lua_pushinteger(L, (lua_Integer)c);
@@ -560,7 +437,7 @@ static int km_predict(lua_State *L)
 static int km_compute_cost(lua_State *L)
 {
     lmodel *m = luaL_checkudata(L, 1, MT_KM);
-    em_rdd *node = map_native(L, em__lua_rdd_node(L, 2), fix_vector);
+    em_rdd *node = em__lml_map_native(L, em__lua_rdd_node(L, 2), fix_vector);
     double cost = 0;
     em_status st = em_kmeans_compute_cost(m->model, node, &cost);
 
@@ -605,8 +482,8 @@ static int graph_page_rank(lua_State *L)
     check_opts_table(L, 2);
     memset(&o, 0, sizeof(o));
     memset(&info, 0, sizeof(info));
-    o.reset_probability = opt_num(L, 2, "resetProbability", 0.15);
-    tol = opt_num(L, 2, "tol", 1e-6);
+    o.reset_probability = em__lml_opt_num(L, 2, "resetProbability", 0.15);
+    tol = em__lml_opt_num(L, 2, "tol", 1e-6);
     o.tol = tol > 0 ? tol : -1.0;
     o.max_iter = (int)opt_int(L, 2, "maxIter", 100);
     o.num_partitions = (int)opt_int(L, 2, "numPartitions", 0);
@@ -617,7 +494,7 @@ static int graph_page_rank(lua_State *L)
     ranks = em_graph_page_rank(node, &o, &info);
     em__lua_action_done(L, ranks == NULL ? EM_EUSER : EM_OK,
                         "pageRank");
-    push_rdd(L, 1, ranks, "pageRank");
+    em__lml_push_rdd(L, 1, ranks, "pageRank");
     lua_createtable(L, 0, 4);
     lua_pushinteger(L, info.nodes);
     lua_setfield(L, -2, "nodes");
@@ -646,7 +523,7 @@ static int als_train(lua_State *L)
     if (rank < 1 || rank > 100000)
         return luaL_error(L, "ALS.train: rank must be at least 1");
     o.iterations = (int)opt_int(L, 3, "iterations", 5);
-    o.lambda = opt_num(L, 3, "lambda_", opt_num(L, 3, "lambda", 0.01));
+    o.lambda = em__lml_opt_num(L, 3, "lambda_", em__lml_opt_num(L, 3, "lambda", 0.01));
     o.blocks = (int)opt_int(L, 3, "blocks", -1);
     o.seed = (uint64_t)opt_int(L, 3, "seed", 0);
     if (o.iterations < 1)
@@ -676,8 +553,8 @@ static int dsgd_train(lua_State *L)
     if (rank < 1 || rank > 100000)
         return luaL_error(L, "trainDSGD: rank must be at least 1");
     o.iterations = (int)opt_int(L, 3, "iterations", 20);
-    o.step = opt_num(L, 3, "step", 0.05);
-    o.lambda = opt_num(L, 3, "lambda_", opt_num(L, 3, "lambda", 0.05));
+    o.step = em__lml_opt_num(L, 3, "step", 0.05);
+    o.lambda = em__lml_opt_num(L, 3, "lambda_", em__lml_opt_num(L, 3, "lambda", 0.05));
     o.d = (int)opt_int(L, 3, "d", -1);
     o.seed = (uint64_t)opt_int(L, 3, "seed", 0);
     if (o.iterations < 1 || !(o.step > 0) || !(o.lambda >= 0))
@@ -700,8 +577,8 @@ static int mf_predict(lua_State *L)
     em_val u, i;
     double r;
 
-    if (is_rdd(L, 2))
-        return push_rdd(L, 2,
+    if (em__lml_is_rdd(L, 2))
+        return em__lml_push_rdd(L, 2,
                         em_rdd_map(em__lua_rdd_node(L, 2),
                                    em_fn_of(em_mf_predict_op, m->model)),
                         "predict");
