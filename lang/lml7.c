@@ -18,11 +18,7 @@
 #define MT_KM "ember.KMeansModel"
 #define MT_MF "ember.MatrixFactorizationModel"
 
-/* ---- vectors: Lua tables to EM_VEC / EM_SPVEC (as lml.c) ---- */
-
-
-
-
+/* ---- vectors: Lua tables to EM_VEC / EM_SPVEC ---- */
 
 /* A record that is a vector made a vector (map function). */
 static em_status fix_vector(em_task *t, const em_val *env, const em_val *args,
@@ -50,112 +46,6 @@ static em_status fix_features(em_task *t, const em_val *env,
     return fix_vector(t, env, args, nargs, out);
 }
 
-/* ---- small helpers ---- */
-
-
-
-
-
-static int64_t opt_int(lua_State *L, int idx, const char *k, int64_t dflt)
-{
-    int64_t x = dflt;
-
-    if (lua_type(L, idx) != LUA_TTABLE)
-        return dflt;
-    if (lua_getfield(L, idx, k) != LUA_TNIL) {
-        if (!lua_isinteger(L, -1))
-            luaL_error(L, "option %s: an integer expected", k);
-        x = lua_tointeger(L, -1);
-    }
-    lua_pop(L, 1);
-    return x;
-}
-
-static bool opt_bool(lua_State *L, int idx, const char *k, bool dflt)
-{
-    bool b = dflt;
-
-    if (lua_type(L, idx) != LUA_TTABLE)
-        return dflt;
-    if (lua_getfield(L, idx, k) != LUA_TNIL)
-        b = lua_toboolean(L, -1);
-    lua_pop(L, 1);
-    return b;
-}
-
-/* A string option, or dflt (NULL allowed); the string stays alive as long
- * as the options table holds it. */
-static const char *opt_str(lua_State *L, int idx, const char *k,
-                           const char *dflt)
-{
-    const char *s = dflt;
-
-    if (lua_type(L, idx) != LUA_TTABLE)
-        return dflt;
-    if (lua_getfield(L, idx, k) != LUA_TNIL) {
-        if (lua_type(L, -1) != LUA_TSTRING)
-            luaL_error(L, "option %s: a string expected", k);
-        s = lua_tostring(L, -1);
-    }
-    lua_pop(L, 1);
-    return s;
-}
-
-static void check_opts_table(lua_State *L, int idx)
-{
-    if (!lua_isnoneornil(L, idx))
-        luaL_checktype(L, idx, LUA_TTABLE);
-}
-
-/* ---- model objects: an arena and the model value in it ---- */
-
-typedef struct lmodel {
-    em_arena *arena;
-    em_val model;
-} lmodel;
-
-static lmodel *model_new(lua_State *L, const char *mt)
-{
-    lmodel *m = lua_newuserdatauv(L, sizeof(*m), 1);
-
-    memset(m, 0, sizeof(*m));
-    luaL_setmetatable(L, mt);
-    if ((m->arena = em_arena_create()) == NULL)
-        luaL_error(L, "out of memory");
-    return m;
-}
-
-static int model_gc(lua_State *L)
-{
-    lmodel *m = lua_touserdata(L, 1);
-
-    if (m != NULL) {
-        em_arena_destroy(m->arena);
-        m->arena = NULL;
-    }
-    return 0;
-}
-
-static int model_tostring(lua_State *L)
-{
-    lua_getmetatable(L, 1);
-    lua_getfield(L, -1, "__name");
-    lua_pushfstring(L, "%s(%p)", lua_tostring(L, -1) + strlen("ember."),
-                    lua_topointer(L, 1));
-    return 1;
-}
-
-/* Pushes the field `k` of the map model value, or nil. */
-static void push_field(lua_State *L, em_val model, const char *k)
-{
-    const em_val *f = model.type == EM_MAP ? em__lml_map_get(model, k) : NULL;
-
-    if (f == NULL)
-        lua_pushnil(L);
-    else
-        em__lua_push_val(L, *f);
-}
-
 /* ---- linear models ---- */
 
 static void check_linear_opts(lua_State *L, int idx, em_linear_loss loss,
@@ -164,16 +54,17 @@ static void check_linear_opts(lua_State *L, int idx, em_linear_loss loss,
     const char *s;
     double tol;
 
-    check_opts_table(L, idx);
+    em__lml_check_opts(L, idx);
     memset(o, 0, sizeof(*o));
-    o->iterations = (int)opt_int(L, idx, "iterations", 100);
+    o->iterations = (int)em__lml_opt_int(L, idx, "iterations", 100);
     o->step = em__lml_opt_num(L, idx, "step", 1.0);
     o->mini_batch_fraction = em__lml_opt_num(L, idx, "miniBatchFraction", 1.0);
     /* pyspark's defaults: LogisticRegressionWithSGD regParam 0.01, l2;
      * LinearRegressionWithSGD regParam 0, no regularization */
     o->reg_param = em__lml_opt_num(L, idx, "regParam",
                            loss == EM_LOSS_LOGISTIC ? 0.01 : 0.0);
-    s = opt_str(L, idx, "regType", loss == EM_LOSS_LOGISTIC ? "l2" : "none");
+    s = em__lml_opt_str(L, idx, "regType",
+                        loss == EM_LOSS_LOGISTIC ? "l2" : "none");
     if (strcmp(s, "l2") == 0)
         o->reg_type = EM_REG_L2;
     else if (strcmp(s, "l1") == 0)
@@ -182,14 +73,14 @@ static void check_linear_opts(lua_State *L, int idx, em_linear_loss loss,
         o->reg_type = EM_REG_NONE;
     else
         luaL_error(L, "regType: \"l1\", \"l2\" or \"none\", not \"%s\"", s);
-    o->intercept = opt_bool(L, idx, "intercept", false);
+    o->intercept = em__lml_opt_bool(L, idx, "intercept", false);
     tol = em__lml_opt_num(L, idx, "convergenceTol", 0.001);
     o->convergence_tol = tol > 0 ? tol : -1.0;
-    s = opt_str(L, idx, "optimizer", "sgd");
+    s = em__lml_opt_str(L, idx, "optimizer", "sgd");
     if (em_optim_kind_parse(s, &o->optimizer) != EM_OK)
         luaL_error(L, "optimizer: sgd, momentum, nesterov, adagrad, rmsprop "
                       "or adam, not \"%s\"", s);
-    s = opt_str(L, idx, "mode", "batch");
+    s = em__lml_opt_str(L, idx, "mode", "batch");
     if (strcmp(s, "batch") == 0)
         o->mode = EM_LINEAR_BATCH;
     else if (strcmp(s, "averaging") == 0)
@@ -198,15 +89,15 @@ static void check_linear_opts(lua_State *L, int idx, em_linear_loss loss,
         o->mode = EM_LINEAR_IPM;
     else
         luaL_error(L, "mode: batch, averaging or ipm, not \"%s\"", s);
-    s = opt_str(L, idx, "schedule", "invsqrt");
+    s = em__lml_opt_str(L, idx, "schedule", "invsqrt");
     if (strcmp(s, "invsqrt") == 0)
         o->schedule = EM_SCHEDULE_INV_SQRT;
     else if (strcmp(s, "constant") == 0)
         o->schedule = EM_SCHEDULE_CONSTANT;
     else
         luaL_error(L, "schedule: invsqrt or constant, not \"%s\"", s);
-    o->seed = (uint64_t)opt_int(L, idx, "seed", 0);
-    o->tree_depth = (int)opt_int(L, idx, "treeDepth", 0);
+    o->seed = (uint64_t)em__lml_opt_int(L, idx, "seed", 0);
+    o->tree_depth = (int)em__lml_opt_int(L, idx, "treeDepth", 0);
     if (o->iterations < 1)
         luaL_error(L, "iterations must be at least 1");
 }
@@ -216,12 +107,12 @@ static int linear_train(lua_State *L, em_linear_loss loss, const char *what)
 {
     em_rdd *node = em__lua_rdd_node(L, 1);
     em_linear_opts o;
-    lmodel *m;
+    em__lml_model *m;
     em_status st;
 
     check_linear_opts(L, 2, loss, &o);
     node = em__lml_map_native(L, node, em__lml_fix_pair);
-    m = model_new(L, MT_LIN);
+    m = em__lml_model_new(L, MT_LIN);
     if ((st = em_rdd_cache(node)) == EM_OK) {
         st = em_linear_train(node, loss, &o, m->arena, &m->model);
         em_rdd_unpersist(node);
@@ -245,7 +136,7 @@ static int linreg_train(lua_State *L)
 /* model:predict(x) -> class or value; model:predict(rdd) -> RDD */
 static int lin_predict(lua_State *L)
 {
-    lmodel *m = luaL_checkudata(L, 1, MT_LIN);
+    em__lml_model *m = luaL_checkudata(L, 1, MT_LIN);
     em_val x;
     double y;
 
@@ -266,7 +157,7 @@ static int lin_predict(lua_State *L)
 /* model:predictProbability(x) -> P(class 1), logistic models only */
 static int lin_predict_probability(lua_State *L)
 {
-    lmodel *m = luaL_checkudata(L, 1, MT_LIN);
+    em__lml_model *m = luaL_checkudata(L, 1, MT_LIN);
     em_val x = em__lml_check_vector(L, 2, em__lua_arena(L),
                             "predictProbability: features");
     double p;
@@ -279,7 +170,7 @@ static int lin_predict_probability(lua_State *L)
 
 static int lin_save(lua_State *L)
 {
-    lmodel *m = luaL_checkudata(L, 1, MT_LIN);
+    em__lml_model *m = luaL_checkudata(L, 1, MT_LIN);
 
     if (em_linear_model_save(m->model, luaL_checkstring(L, 2)) != EM_OK)
         return luaL_error(L, "save: %s", em_last_error());
@@ -290,24 +181,16 @@ static int lin_save(lua_State *L)
 static int lin_load(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
-    lmodel *m = model_new(L, MT_LIN);
+    em__lml_model *m = em__lml_model_new(L, MT_LIN);
 
     if (em_linear_model_load(path, m->arena, &m->model) != EM_OK)
         return luaL_error(L, "load: %s", em_last_error());
     return 1;
 }
 
-static int model_value(lua_State *L)
-{
-    lmodel *m = lua_touserdata(L, 1);
-
-    em__lua_push_val(L, m->model);
-    return 1;
-}
-
 static int lin_index(lua_State *L)
 {
-    lmodel *m = luaL_checkudata(L, 1, MT_LIN);
+    em__lml_model *m = luaL_checkudata(L, 1, MT_LIN);
     const char *k = luaL_checkstring(L, 2);
     em_val w;
     double b;
@@ -322,7 +205,7 @@ static int lin_index(lua_State *L)
         lua_pushnumber(L, b);
     else if (strcmp(k, "loss") == 0 || strcmp(k, "iterations") == 0 ||
              strcmp(k, "kind") == 0)
-        push_field(L, m->model, k);
+        em__lml_push_field(L, m->model, k);
     else
         lua_pushnil(L);
     return 1;
@@ -338,20 +221,20 @@ static int kmeans_train(lua_State *L)
     lua_Integer k = luaL_checkinteger(L, 2);
     em_kmeans_opts o;
     const char *mode;
-    lmodel *m;
+    em__lml_model *m;
     em_status st;
 
-    check_opts_table(L, 3);
+    em__lml_check_opts(L, 3);
     memset(&o, 0, sizeof(o));
     if (k < 1 || k > INT32_MAX)
         return luaL_error(L, "KMeans.train: k must be at least 1");
-    o.max_iterations = (int)opt_int(L, 3, "maxIterations", 100);
-    o.init_steps = (int)opt_int(L, 3, "initializationSteps", 2);
-    o.seed = (uint64_t)opt_int(L, 3, "seed", 0);
+    o.max_iterations = (int)em__lml_opt_int(L, 3, "maxIterations", 100);
+    o.init_steps = (int)em__lml_opt_int(L, 3, "initializationSteps", 2);
+    o.seed = (uint64_t)em__lml_opt_int(L, 3, "seed", 0);
     o.epsilon = em__lml_opt_num(L, 3, "epsilon", 1e-4);
     if (o.epsilon == 0)
         o.epsilon = -1;
-    mode = opt_str(L, 3, "initializationMode", "k-means||");
+    mode = em__lml_opt_str(L, 3, "initializationMode", "k-means||");
     if (strcmp(mode, "k-means||") == 0)
         o.init_mode = EM_KMEANS_PARALLEL;
     else if (strcmp(mode, "random") == 0)
@@ -362,7 +245,7 @@ static int kmeans_train(lua_State *L)
     if (o.max_iterations < 1)
         return luaL_error(L, "maxIterations must be at least 1");
     node = em__lml_map_native(L, node, fix_vector);
-    m = model_new(L, MT_KM);
+    m = em__lml_model_new(L, MT_KM);
     o.initial_centers = em_nil();
     if (lua_type(L, 3) == LUA_TTABLE &&
         lua_getfield(L, 3, "initialCenters") != LUA_TNIL) {
@@ -390,13 +273,13 @@ static int kmeans_train(lua_State *L)
 /* ember.ml.KMeansModel(centers) */
 static int kmeans_model_new(lua_State *L)
 {
-    lmodel *m;
+    em__lml_model *m;
     em_arena *a;
     em_val c, *cs, arr;
     const char *err = NULL;
 
     luaL_checktype(L, 1, LUA_TTABLE);
-    m = model_new(L, MT_KM);
+    m = em__lml_model_new(L, MT_KM);
     a = m->arena;
     c = em__lua_check_val(L, 1, a, "KMeansModel");
     if (c.type != EM_ARRAY)
@@ -415,7 +298,7 @@ static int kmeans_model_new(lua_State *L)
 /* model:predict(x) -> 0-based cluster index; model:predict(rdd) -> RDD */
 static int km_predict(lua_State *L)
 {
-    lmodel *m = luaL_checkudata(L, 1, MT_KM);
+    em__lml_model *m = luaL_checkudata(L, 1, MT_KM);
     em_val x;
     int64_t c;
 
@@ -436,7 +319,7 @@ static int km_predict(lua_State *L)
 /* model:computeCost(rdd) -> sum of squared distances to nearest centres */
 static int km_compute_cost(lua_State *L)
 {
-    lmodel *m = luaL_checkudata(L, 1, MT_KM);
+    em__lml_model *m = luaL_checkudata(L, 1, MT_KM);
     em_rdd *node = em__lml_map_native(L, em__lua_rdd_node(L, 2), fix_vector);
     double cost = 0;
     em_status st = em_kmeans_compute_cost(m->model, node, &cost);
@@ -448,7 +331,7 @@ static int km_compute_cost(lua_State *L)
 
 static int km_index(lua_State *L)
 {
-    lmodel *m = luaL_checkudata(L, 1, MT_KM);
+    em__lml_model *m = luaL_checkudata(L, 1, MT_KM);
     const char *k = luaL_checkstring(L, 2);
     em_val c;
 
@@ -461,7 +344,7 @@ static int km_index(lua_State *L)
     else if (strcmp(k, "k") == 0)
         lua_pushinteger(L, (lua_Integer)c.len);
     else if (strcmp(k, "trainingCost") == 0 || strcmp(k, "numIter") == 0)
-        push_field(L, m->model, k);
+        em__lml_push_field(L, m->model, k);
     else
         lua_pushnil(L);
     return 1;
@@ -479,14 +362,14 @@ static int graph_page_rank(lua_State *L)
     em_rdd *ranks;
     double tol;
 
-    check_opts_table(L, 2);
+    em__lml_check_opts(L, 2);
     memset(&o, 0, sizeof(o));
     memset(&info, 0, sizeof(info));
     o.reset_probability = em__lml_opt_num(L, 2, "resetProbability", 0.15);
     tol = em__lml_opt_num(L, 2, "tol", 1e-6);
     o.tol = tol > 0 ? tol : -1.0;
-    o.max_iter = (int)opt_int(L, 2, "maxIter", 100);
-    o.num_partitions = (int)opt_int(L, 2, "numPartitions", 0);
+    o.max_iter = (int)em__lml_opt_int(L, 2, "maxIter", 100);
+    o.num_partitions = (int)em__lml_opt_int(L, 2, "numPartitions", 0);
     if (o.reset_probability <= 0 || o.reset_probability > 1)
         return luaL_error(L, "pageRank: resetProbability must be in (0, 1]");
     if (o.max_iter < 1)
@@ -515,24 +398,24 @@ static int als_train(lua_State *L)
     em_rdd *node = em__lua_rdd_node(L, 1);
     lua_Integer rank = luaL_checkinteger(L, 2);
     em_als_opts o;
-    lmodel *m;
+    em__lml_model *m;
     em_status st;
 
-    check_opts_table(L, 3);
+    em__lml_check_opts(L, 3);
     memset(&o, 0, sizeof(o));
     if (rank < 1 || rank > 100000)
         return luaL_error(L, "ALS.train: rank must be at least 1");
-    o.iterations = (int)opt_int(L, 3, "iterations", 5);
+    o.iterations = (int)em__lml_opt_int(L, 3, "iterations", 5);
     o.lambda = em__lml_opt_num(L, 3, "lambda_", em__lml_opt_num(L, 3, "lambda", 0.01));
-    o.blocks = (int)opt_int(L, 3, "blocks", -1);
-    o.seed = (uint64_t)opt_int(L, 3, "seed", 0);
+    o.blocks = (int)em__lml_opt_int(L, 3, "blocks", -1);
+    o.seed = (uint64_t)em__lml_opt_int(L, 3, "seed", 0);
     if (o.iterations < 1)
         return luaL_error(L, "ALS.train: iterations must be at least 1");
     if (!(o.lambda >= 0))
         return luaL_error(L, "ALS.train: lambda_ must not be negative");
     if (o.lambda == 0)
         o.lambda = 1e-300; /* zero would mean the default */
-    m = model_new(L, MT_MF);
+    m = em__lml_model_new(L, MT_MF);
     st = em_als_train(node, (int)rank, &o, m->arena, &m->model);
     em__lua_action_done(L, st, "ALS.train");
     return 1;
@@ -545,24 +428,24 @@ static int dsgd_train(lua_State *L)
     em_rdd *node = em__lua_rdd_node(L, 1);
     lua_Integer rank = luaL_checkinteger(L, 2);
     em_dsgd_opts o;
-    lmodel *m;
+    em__lml_model *m;
     em_status st;
 
-    check_opts_table(L, 3);
+    em__lml_check_opts(L, 3);
     memset(&o, 0, sizeof(o));
     if (rank < 1 || rank > 100000)
         return luaL_error(L, "trainDSGD: rank must be at least 1");
-    o.iterations = (int)opt_int(L, 3, "iterations", 20);
+    o.iterations = (int)em__lml_opt_int(L, 3, "iterations", 20);
     o.step = em__lml_opt_num(L, 3, "step", 0.05);
     o.lambda = em__lml_opt_num(L, 3, "lambda_", em__lml_opt_num(L, 3, "lambda", 0.05));
-    o.d = (int)opt_int(L, 3, "d", -1);
-    o.seed = (uint64_t)opt_int(L, 3, "seed", 0);
+    o.d = (int)em__lml_opt_int(L, 3, "d", -1);
+    o.seed = (uint64_t)em__lml_opt_int(L, 3, "seed", 0);
     if (o.iterations < 1 || !(o.step > 0) || !(o.lambda >= 0))
         return luaL_error(L, "trainDSGD: iterations >= 1, step > 0 and "
                              "lambda_ >= 0");
     if (o.lambda == 0)
         o.lambda = 1e-300;
-    m = model_new(L, MT_MF);
+    m = em__lml_model_new(L, MT_MF);
     st = em_dsgd_train(node, (int)rank, &o, m->arena, &m->model);
     em__lua_action_done(L, st, "trainDSGD");
     return 1;
@@ -572,7 +455,7 @@ static int dsgd_train(lua_State *L)
  * -> RDD of {user, item, rating} (pyspark's predictAll) */
 static int mf_predict(lua_State *L)
 {
-    lmodel *m = luaL_checkudata(L, 1, MT_MF);
+    em__lml_model *m = luaL_checkudata(L, 1, MT_MF);
     em_arena *a;
     em_val u, i;
     double r;
@@ -593,7 +476,7 @@ static int mf_predict(lua_State *L)
 
 static int mf_parts(lua_State *L, int which)
 {
-    lmodel *m = luaL_checkudata(L, 1, MT_MF);
+    em__lml_model *m = luaL_checkudata(L, 1, MT_MF);
     em_val f[2];
     int rank;
 
@@ -619,7 +502,7 @@ static int mf_product_features(lua_State *L)
 /* model:rmse(rdd of {user, item, rating}) -> rmse, skipped */
 static int mf_rmse(lua_State *L)
 {
-    lmodel *m = luaL_checkudata(L, 1, MT_MF);
+    em__lml_model *m = luaL_checkudata(L, 1, MT_MF);
     double rmse = 0;
     int64_t skipped = 0;
     em_status st = em_mf_rmse(m->model, em__lua_rdd_node(L, 2), &rmse,
@@ -652,14 +535,14 @@ static const luaL_Reg lin_methods[] = {
     {"predict", lin_predict},
     {"predictProbability", lin_predict_probability},
     {"save", lin_save},
-    {"value", model_value},
+    {"value", em__lml_model_value},
     {NULL, NULL},
 };
 
 static const luaL_Reg km_methods[] = {
     {"predict", km_predict},
     {"computeCost", km_compute_cost},
-    {"value", model_value},
+    {"value", em__lml_model_value},
     {NULL, NULL},
 };
 
@@ -668,34 +551,9 @@ static const luaL_Reg mf_methods[] = {
     {"userFeatures", mf_user_features},
     {"productFeatures", mf_product_features},
     {"rmse", mf_rmse},
-    {"value", model_value},
+    {"value", em__lml_model_value},
     {NULL, NULL},
 };
-
-static void new_class(lua_State *L, const char *mt, const luaL_Reg *methods,
-                      lua_CFunction index_fn)
-{
-    if (!luaL_newmetatable(L, mt)) {
-        lua_pop(L, 1);
-        return;
-    }
-    lua_newtable(L);
-    luaL_setfuncs(L, methods, 0);
-    lua_pushcclosure(L, index_fn, 1);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, model_gc);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, model_tostring);
-    lua_setfield(L, -2, "__tostring");
-    lua_pop(L, 1);
-}
-
-static void set_lib(lua_State *L, const char *name, const luaL_Reg *fns)
-{
-    lua_newtable(L);
-    luaL_setfuncs(L, fns, 0);
-    lua_setfield(L, -2, name);
-}
 
 static const luaL_Reg logreg_fns[] = {{"train", logreg_train}, {NULL, NULL}};
 static const luaL_Reg linreg_fns[] = {{"train", linreg_train}, {NULL, NULL}};
@@ -710,20 +568,20 @@ void em__lua_open_ml7(lua_State *L)
 {
     int mod = lua_gettop(L);
 
-    new_class(L, MT_LIN, lin_methods, lin_index);
-    new_class(L, MT_KM, km_methods, km_index);
-    new_class(L, MT_MF, mf_methods, mf_index);
+    em__lml_model_class(L, MT_LIN, lin_methods, lin_index);
+    em__lml_model_class(L, MT_KM, km_methods, km_index);
+    em__lml_model_class(L, MT_MF, mf_methods, mf_index);
 
     if (lua_getfield(L, mod, "ml") == LUA_TTABLE) {
-        set_lib(L, "LogisticRegression", logreg_fns);
-        set_lib(L, "LinearRegression", linreg_fns);
-        set_lib(L, "LogisticRegressionModel", linm_fns);
-        set_lib(L, "LinearRegressionModel", linm_fns);
-        set_lib(L, "KMeans", kmeans_fns);
+        em__lml_set_lib(L, "LogisticRegression", logreg_fns);
+        em__lml_set_lib(L, "LinearRegression", linreg_fns);
+        em__lml_set_lib(L, "LogisticRegressionModel", linm_fns);
+        em__lml_set_lib(L, "LinearRegressionModel", linm_fns);
+        em__lml_set_lib(L, "KMeans", kmeans_fns);
         lua_pushcfunction(L, kmeans_model_new);
         lua_setfield(L, -2, "KMeansModel");
-        set_lib(L, "ALS", als_fns);
-        set_lib(L, "MatrixFactorization", mf_fns);
+        em__lml_set_lib(L, "ALS", als_fns);
+        em__lml_set_lib(L, "MatrixFactorization", mf_fns);
     }
     lua_pop(L, 1);
 

@@ -1,5 +1,6 @@
 /* Helpers shared by the Lua bindings of the learning library (lml.c,
- * lml7.c): reading options, vectors and points, wrapping RDDs. */
+ * lml7.c, lml_nn.c): reading options, vectors and points, wrapping RDDs,
+ * model objects. */
 #include "lml_int.h"
 
 #include <math.h>
@@ -141,4 +142,135 @@ double em__lml_opt_num(lua_State *L, int idx, const char *k, double dflt)
         x = luaL_checknumber(L, -1);
     lua_pop(L, 1);
     return x;
+}
+
+/* An integer field of the options table at idx, or dflt. */
+int64_t em__lml_opt_int(lua_State *L, int idx, const char *k, int64_t dflt)
+{
+    int64_t x = dflt;
+
+    if (lua_type(L, idx) != LUA_TTABLE)
+        return dflt;
+    if (lua_getfield(L, idx, k) != LUA_TNIL) {
+        if (!lua_isinteger(L, -1))
+            luaL_error(L, "option %s: an integer expected", k);
+        x = lua_tointeger(L, -1);
+    }
+    lua_pop(L, 1);
+    return x;
+}
+
+bool em__lml_opt_bool(lua_State *L, int idx, const char *k, bool dflt)
+{
+    bool b = dflt;
+
+    if (lua_type(L, idx) != LUA_TTABLE)
+        return dflt;
+    if (lua_getfield(L, idx, k) != LUA_TNIL)
+        b = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return b;
+}
+
+/* A string option, or dflt (NULL allowed); the string stays alive as long
+ * as the options table holds it. */
+const char *em__lml_opt_str(lua_State *L, int idx, const char *k,
+                            const char *dflt)
+{
+    const char *s = dflt;
+
+    if (lua_type(L, idx) != LUA_TTABLE)
+        return dflt;
+    if (lua_getfield(L, idx, k) != LUA_TNIL) {
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "option %s: a string expected", k);
+        s = lua_tostring(L, -1);
+    }
+    lua_pop(L, 1);
+    return s;
+}
+
+void em__lml_check_opts(lua_State *L, int idx)
+{
+    if (!lua_isnoneornil(L, idx))
+        luaL_checktype(L, idx, LUA_TTABLE);
+}
+
+/* ---- model objects: an arena and the model value in it ---- */
+
+em__lml_model *em__lml_model_new(lua_State *L, const char *mt)
+{
+    em__lml_model *m = lua_newuserdatauv(L, sizeof(*m), 1);
+
+    memset(m, 0, sizeof(*m));
+    luaL_setmetatable(L, mt);
+    if ((m->arena = em_arena_create()) == NULL)
+        luaL_error(L, "out of memory");
+    return m;
+}
+
+static int model_gc(lua_State *L)
+{
+    em__lml_model *m = lua_touserdata(L, 1);
+
+    if (m != NULL) {
+        em_arena_destroy(m->arena);
+        m->arena = NULL;
+    }
+    return 0;
+}
+
+static int model_tostring(lua_State *L)
+{
+    lua_getmetatable(L, 1);
+    lua_getfield(L, -1, "__name");
+    lua_pushfstring(L, "%s(%p)", lua_tostring(L, -1) + strlen("ember."),
+                    lua_topointer(L, 1));
+    return 1;
+}
+
+/* Pushes the field `k` of the map model value, or nil. */
+void em__lml_push_field(lua_State *L, em_val model, const char *k)
+{
+    const em_val *f = model.type == EM_MAP ? em__lml_map_get(model, k) : NULL;
+
+    if (f == NULL)
+        lua_pushnil(L);
+    else
+        em__lua_push_val(L, *f);
+}
+
+/* model:value(): the model's value form, a table. */
+int em__lml_model_value(lua_State *L)
+{
+    em__lml_model *m = lua_touserdata(L, 1);
+
+    em__lua_push_val(L, m->model);
+    return 1;
+}
+
+void em__lml_model_class(lua_State *L, const char *mt,
+                         const luaL_Reg *methods, lua_CFunction index_fn)
+{
+    if (!luaL_newmetatable(L, mt)) {
+        lua_pop(L, 1);
+        return;
+    }
+    lua_newtable(L);
+    luaL_setfuncs(L, methods, 0);
+    lua_pushcclosure(L, index_fn, 1);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, model_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, model_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pop(L, 1);
+}
+
+/* Sets t[name] = a table of the given functions, for t at the top. */
+void em__lml_set_lib(lua_State *L, const char *name, const luaL_Reg *fns)
+{
+    lua_newtable(L);
+    luaL_setfuncs(L, fns, 0);
+    lua_setfield(L, -2, name);
 }

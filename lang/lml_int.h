@@ -31,4 +31,39 @@ bool em__lml_is_rdd(lua_State *L, int idx);
 /* A field of the options table at idx as a number, or dflt. */
 double em__lml_opt_num(lua_State *L, int idx, const char *k, double dflt);
 
+/* Fields of the options table at idx (none or nil: every default); a field
+ * of the wrong type raises an error naming it. */
+int64_t em__lml_opt_int(lua_State *L, int idx, const char *k, int64_t dflt);
+bool em__lml_opt_bool(lua_State *L, int idx, const char *k, bool dflt);
+const char *em__lml_opt_str(lua_State *L, int idx, const char *k,
+                            const char *dflt);
+
+/* Raises an error unless the argument at idx is a table, none or nil. */
+void em__lml_check_opts(lua_State *L, int idx);
+
+/* A model object: userdata holding an arena and the model value in it,
+ * freed by __gc. */
+typedef struct em__lml_model {
+    em_arena *arena; /* owns everything the model value points to */
+    em_val model;
+} em__lml_model;
+
+/* Pushes a new model object of metatable mt with an empty arena. */
+em__lml_model *em__lml_model_new(lua_State *L, const char *mt);
+
+/* Registers metatable mt for model objects: methods, __index a closure of
+ * index_fn over the methods table (index_fn looks there first), __gc and
+ * __tostring. */
+void em__lml_model_class(lua_State *L, const char *mt,
+                         const luaL_Reg *methods, lua_CFunction index_fn);
+
+/* Pushes the field k of the map model value, or nil. */
+void em__lml_push_field(lua_State *L, em_val model, const char *k);
+
+/* model:value(), for a methods table. */
+int em__lml_model_value(lua_State *L);
+
+/* Sets t[name] = a table of the functions fns, for t at the top. */
+void em__lml_set_lib(lua_State *L, const char *name, const luaL_Reg *fns);
+
 #endif /* EMBER_LANG_LML_INT_H */
