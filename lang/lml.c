@@ -1212,6 +1212,7 @@ void em__lua_open_ml(lua_State *L)
     lua_newtable(L); /* ember.ml */
     lua_pushcfunction(L, ml_labeled_point);
     lua_setfield(L, -2, "LabeledPoint");
+    em__lml_open_data(L, lua_gettop(L));
     set_lib(L, "NaiveBayes", nb_fns);
     set_lib(L, "NaiveBayesModel", nbm_fns);
     lua_setfield(L, mod, "ml");

@@ -66,4 +66,8 @@ int em__lml_model_value(lua_State *L);
 /* Sets t[name] = a table of the functions fns, for t at the top. */
 void em__lml_set_lib(lua_State *L, const char *name, const luaL_Reg *fns);
 
+/* Sets ember.ml.Vectors and ember.ml.MLUtils in the table at ml_idx
+ * (lml_data.c). */
+void em__lml_open_data(lua_State *L, int ml_idx);
+
 #endif /* EMBER_LANG_LML_INT_H */
