@@ -97,39 +97,15 @@ static void print_table(const table *t)
 
 int em__cli_jobs(int argc, char **argv)
 {
-    const char *master = NULL, *secret = NULL, *url;
+    static const em__cli_master_cmd cmd = {"ember jobs", help, NULL, NULL};
     table t = {0};
     em__sclient *c;
     em_status st;
+    int status;
 
-    for (int i = 1; i < argc; i++) {
-        int r;
-
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(help, stdout);
-            return 0;
-        }
-        if ((r = em__cli_take("ember jobs", argc, argv, &i, "--master",
-                              &master)) < 0 ||
-            (r == 0 && (r = em__cli_take("ember jobs", argc, argv, &i,
-                                         "--secret-file", &secret)) < 0))
-            return 2;
-        if (r == 0) {
-            fprintf(stderr,
-                    "ember jobs: unexpected argument '%s' (ember jobs "
-                    "--help)\n",
-                    argv[i]);
-            return 2;
-        }
-    }
-    if ((url = em__submit_master_url(master)) == NULL) {
-        fprintf(stderr, "ember jobs: %s\n", em_last_error());
-        return 2;
-    }
-    if ((c = em__submit_connect(url, secret)) == NULL) {
-        fprintf(stderr, "ember jobs: %s\n", em_last_error());
-        return 1;
-    }
+    if ((c = em__cli_master_connect(&cmd, argc, argv, NULL, NULL, &status)) ==
+        NULL)
+        return status;
     st = em__submit_jobs(c, add_row, &t);
     em__sclient_close(c);
     if (st == EM_OK && t.failed)

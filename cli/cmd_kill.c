@@ -3,7 +3,6 @@
  * ("Submitted jobs").
  */
 #include <stdio.h>
-#include <string.h>
 
 #include "cmds.h"
 #include "scheduler/cluster/submit.h"
@@ -22,47 +21,16 @@ static const char help[] =
 
 int em__cli_kill(int argc, char **argv)
 {
-    const char *master = NULL, *secret = NULL, *id = NULL, *url;
+    static const em__cli_master_cmd cmd = {"ember kill", help, NULL, NULL};
+    const char *id;
     em__submit_info end;
     em__sclient *c;
     em_status st;
+    int status;
 
-    for (int i = 1; i < argc; i++) {
-        int r;
-
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(help, stdout);
-            return 0;
-        }
-        if ((r = em__cli_take("ember kill", argc, argv, &i, "--master",
-                              &master)) < 0 ||
-            (r == 0 && (r = em__cli_take("ember kill", argc, argv, &i,
-                                         "--secret-file", &secret)) < 0))
-            return 2;
-        if (r > 0)
-            continue;
-        if (argv[i][0] == '-' || id != NULL) {
-            fprintf(stderr,
-                    "ember kill: unexpected argument '%s' (ember kill "
-                    "--help)\n",
-                    argv[i]);
-            return 2;
-        }
-        id = argv[i];
-    }
-    if (id == NULL) {
-        fprintf(stderr, "ember kill: no submission id given (ember jobs lists "
-                        "them)\n");
-        return 2;
-    }
-    if ((url = em__submit_master_url(master)) == NULL) {
-        fprintf(stderr, "ember kill: %s\n", em_last_error());
-        return 2;
-    }
-    if ((c = em__submit_connect(url, secret)) == NULL) {
-        fprintf(stderr, "ember kill: %s\n", em_last_error());
-        return 1;
-    }
+    if ((c = em__cli_master_connect(&cmd, argc, argv, &id, NULL, &status)) ==
+        NULL)
+        return status;
     st = em__submit_kill(c, id, &end);
     if (st != EM_OK)
         fprintf(stderr, "ember kill: %s\n", em_last_error());

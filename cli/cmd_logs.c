@@ -3,7 +3,6 @@
  * (scheduler/cluster/submit.h). docs/pool.md ("Submitted jobs").
  */
 #include <stdio.h>
-#include <string.h>
 
 #include "cmds.h"
 #include "scheduler/cluster/submit.h"
@@ -35,52 +34,18 @@ static void print_out(const void *p, size_t n, uint64_t dropped, void *ud)
 
 int em__cli_logs(int argc, char **argv)
 {
-    const char *master = NULL, *secret = NULL, *id = NULL, *url;
-    bool is_following = false;
+    static const em__cli_master_cmd cmd = {"ember logs", help, "--follow",
+                                           "-f"};
+    const char *id;
+    bool is_following;
     em__submit_info end;
     em__sclient *c;
     em_status st;
+    int status;
 
-    for (int i = 1; i < argc; i++) {
-        int r;
-
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(help, stdout);
-            return 0;
-        }
-        if (strcmp(argv[i], "--follow") == 0 || strcmp(argv[i], "-f") == 0) {
-            is_following = true;
-            continue;
-        }
-        if ((r = em__cli_take("ember logs", argc, argv, &i, "--master",
-                              &master)) < 0 ||
-            (r == 0 && (r = em__cli_take("ember logs", argc, argv, &i,
-                                         "--secret-file", &secret)) < 0))
-            return 2;
-        if (r > 0)
-            continue;
-        if (argv[i][0] == '-' || id != NULL) {
-            fprintf(stderr,
-                    "ember logs: unexpected argument '%s' (ember logs "
-                    "--help)\n",
-                    argv[i]);
-            return 2;
-        }
-        id = argv[i];
-    }
-    if (id == NULL) {
-        fprintf(stderr, "ember logs: no submission id given (ember jobs lists "
-                        "them)\n");
-        return 2;
-    }
-    if ((url = em__submit_master_url(master)) == NULL) {
-        fprintf(stderr, "ember logs: %s\n", em_last_error());
-        return 2;
-    }
-    if ((c = em__submit_connect(url, secret)) == NULL) {
-        fprintf(stderr, "ember logs: %s\n", em_last_error());
-        return 1;
-    }
+    if ((c = em__cli_master_connect(&cmd, argc, argv, &id, &is_following,
+                                    &status)) == NULL)
+        return status;
     st = em__submit_logs(c, id, is_following, print_out, NULL, &end);
     if (st != EM_OK)
         fprintf(stderr, "ember logs: %s\n", em_last_error());

@@ -6,6 +6,8 @@
 #ifndef EMBER_CLI_CMDS_H
 #define EMBER_CLI_CMDS_H
 
+#include <stdbool.h>
+
 /* name, one-line summary for `ember help` */
 #define EM_CLI_COMMANDS(X)                                                     \
     X(jobs, "the submitted drivers: ember jobs [--master URL]")                \
@@ -36,5 +38,24 @@ int em__cli_common_opt(int argc, char **argv, int *i, struct em__lang_opts *o);
  * ("ember worker"). */
 int em__cli_take(const char *cmd, int argc, char **argv, int *i,
                  const char *name, const char **out);
+
+/* What `ember jobs`, `logs` and `kill` are given: the master and secret
+ * options, an optional flag (flag_out != NULL: `--follow`/`-f` style) and,
+ * when id_out != NULL, one submission id (required). */
+typedef struct em__cli_master_cmd {
+    const char *cmd;          /* "ember logs", for messages */
+    const char *help;         /* printed for --help/-h */
+    const char *flag, *short_flag; /* the flag's spellings, or NULL */
+} em__cli_master_cmd;
+
+/* Parses argv for c, prints c->help or what is wrong, and connects to the
+ * master. Returns the connection, or NULL with *status set to the exit
+ * status (0 after --help, 2 for bad usage, 1 when the master cannot be
+ * reached, with the reason printed). */
+struct em__sclient;
+struct em__sclient *em__cli_master_connect(const em__cli_master_cmd *c,
+                                           int argc, char **argv,
+                                           const char **id_out,
+                                           bool *flag_out, int *status);
 
 #endif /* EMBER_CLI_CMDS_H */
