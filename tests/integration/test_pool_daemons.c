@@ -7,6 +7,7 @@
  * environment to $EMBER_WORK_DIR/env and lives until its worker dies.
  * Every wait has a deadline; every process is killed in teardown.
  */
+#include "em_rawsock.h"
 #include "em_test.h"
 
 #include <arpa/inet.h>
@@ -769,66 +770,7 @@ static void test_pool_exec_exits(void **state)
     em_arena_destroy(a);
 }
 
-/* ---- raw peers ---- */
-
-static int raw_connect(int port)
-{
-    struct sockaddr_in sa;
-    struct timeval tv = {WAIT_MS / 1000, 0};
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-    assert_true(fd >= 0);
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    return fd;
-}
-
-static void raw_send(int fd, const void *p, size_t n)
-{
-    assert_int_equal(send(fd, p, n, MSG_NOSIGNAL), (ssize_t)n);
-}
-
-static void raw_recv_exact(int fd, uint8_t *p, size_t n)
-{
-    size_t got = 0;
-
-    while (got < n) {
-        ssize_t r = recv(fd, p + got, n - got, 0);
-
-        assert_true(r > 0);
-        got += (size_t)r;
-    }
-}
-
-/* Reads until the server closes; fails if it does not in time. */
-static void raw_expect_close(int fd)
-{
-    uint8_t buf[4096];
-    ssize_t r;
-
-    while ((r = recv(fd, buf, sizeof(buf), 0)) > 0)
-        ;
-    assert_true(r == 0 || errno == ECONNRESET);
-    close(fd);
-}
-
-/* The client side of the handshake, by hand. */
-static void raw_auth(int fd, const em__secret *key)
-{
-    uint8_t hello[EM__AUTH_HELLO_BYTES], reply[EM__AUTH_REPLY_BYTES];
-    uint8_t result[EM__AUTH_RESULT_BYTES];
-    em__auth st;
-
-    raw_recv_exact(fd, hello, sizeof(hello));
-    EM_CHECK(em__auth_client_reply(&st, key, hello, reply));
-    raw_send(fd, reply, sizeof(reply));
-    raw_recv_exact(fd, result, sizeof(result));
-    EM_CHECK(em__auth_client_check(&st, result));
-}
+/* ---- peers that break the protocol (em_rawsock.h) ---- */
 
 /* An authenticated client sends one frame and must be closed. */
 static void send_expect_close(int type, em_val body)
@@ -870,22 +812,22 @@ static void test_pool_bad_peers(void **state)
     /* random bytes */
     for (size_t i = 0; i < sizeof(junk); i++)
         junk[i] = (uint8_t)em_test_below(&rng, 256);
-    fd = raw_connect(F.port);
-    raw_send(fd, junk, sizeof(junk));
-    raw_expect_close(fd);
+    fd = em_raw_connect(F.port, WAIT_MS / 1000);
+    em_raw_send(fd, junk, sizeof(junk));
+    em_raw_expect_close(fd);
     wait_log(F.mlog, "not an Ember peer (bad magic)", 1);
     /* an oversized length prefix */
-    fd = raw_connect(F.port);
-    raw_auth(fd, &F.key);
-    raw_send(fd, huge, sizeof(huge));
-    raw_expect_close(fd);
+    fd = em_raw_connect(F.port, WAIT_MS / 1000);
+    em_raw_auth(fd, &F.key);
+    em_raw_send(fd, huge, sizeof(huge));
+    em_raw_expect_close(fd);
     wait_log(F.mlog, "frame of 4294967295 bytes exceeds the limit", 1);
     /* a truncated frame: 6 of its 104 bytes, then the end */
-    fd = raw_connect(F.port);
-    raw_auth(fd, &F.key);
-    raw_send(fd, part, sizeof(part));
+    fd = em_raw_connect(F.port, WAIT_MS / 1000);
+    em_raw_auth(fd, &F.key);
+    em_raw_send(fd, part, sizeof(part));
     shutdown(fd, SHUT_WR);
-    raw_expect_close(fd);
+    em_raw_expect_close(fd);
     wait_log(F.mlog, "closed by peer in the middle of a frame", 1);
     /* a frame of an unknown type, a known one out of place, a bad hello */
     send_expect_close(999, em_nil());

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "em_rawsock.h"
 #include "em_test.h"
 #include "runtime/arena.h"
 #include "runtime/err.h"
@@ -367,65 +368,7 @@ static void test_net_connect_refused_and_destroy(void **state)
     em_arena_destroy(cli_arena);
 }
 
-/* ---- raw sockets, for peers that break the protocol ---- */
-
-static int raw_connect(int port)
-{
-    struct sockaddr_in sa;
-    struct timeval tv = {WAIT_S, 0};
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-    assert_true(fd >= 0);
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    return fd;
-}
-
-static void raw_send(int fd, const void *p, size_t n)
-{
-    assert_int_equal(send(fd, p, n, MSG_NOSIGNAL), (ssize_t)n);
-}
-
-static void raw_recv_exact(int fd, uint8_t *p, size_t n)
-{
-    size_t got = 0;
-
-    while (got < n) {
-        ssize_t r = recv(fd, p + got, n - got, 0);
-
-        assert_true(r > 0);
-        got += (size_t)r;
-    }
-}
-
-/* Reads until the server closes; fails if it does not within WAIT_S. */
-static void raw_expect_close(int fd)
-{
-    uint8_t buf[4096];
-    ssize_t r;
-
-    while ((r = recv(fd, buf, sizeof(buf), 0)) > 0)
-        ;
-    assert_true(r == 0 || errno == ECONNRESET);
-}
-
-/* Runs the client side of the handshake by hand, from the layout. */
-static void raw_auth(int fd, const em__secret *key)
-{
-    uint8_t hello[EM__AUTH_HELLO_BYTES], reply[EM__AUTH_REPLY_BYTES];
-    uint8_t result[EM__AUTH_RESULT_BYTES];
-    em__auth st;
-
-    raw_recv_exact(fd, hello, sizeof(hello));
-    EM_CHECK(em__auth_client_reply(&st, key, hello, reply));
-    raw_send(fd, reply, sizeof(reply));
-    raw_recv_exact(fd, result, sizeof(result));
-    EM_CHECK(em__auth_client_check(&st, result));
-}
+/* ---- peers that break the protocol (em_rawsock.h) ---- */
 
 /* The good client: one round trip through the blocking client. */
 static void good_round_trip(em__sclient *sc, int i)
@@ -469,48 +412,43 @@ static void test_net_bad_peers_logged(void **state)
     for (size_t i = 0; i < sizeof(junk); i++)
         junk[i] = (uint8_t)em_test_below(&rng, 256);
     junk[0] = 'X';
-    fd = raw_connect(port);
-    raw_send(fd, junk, sizeof(junk));
-    raw_expect_close(fd);
-    close(fd);
+    fd = em_raw_connect(port, WAIT_S);
+    em_raw_send(fd, junk, sizeof(junk));
+    em_raw_expect_close(fd);
     wait_for(has_log, "not an Ember peer (bad magic)", "the magic refusal");
     good_round_trip(good, 2);
 
     /* an oversized length, after authenticating */
-    fd = raw_connect(port);
-    raw_auth(fd, &key_a);
-    raw_recv_exact(fd, welcome, 4 + 11); /* 00 00 00 0b 93 01 01 a7 ... */
-    raw_send(fd, huge, sizeof(huge));
-    raw_expect_close(fd);
-    close(fd);
+    fd = em_raw_connect(port, WAIT_S);
+    em_raw_auth(fd, &key_a);
+    em_raw_recv_exact(fd, welcome, 4 + 11); /* 00 00 00 0b 93 01 01 a7 ... */
+    em_raw_send(fd, huge, sizeof(huge));
+    em_raw_expect_close(fd);
     wait_for(has_log, "frame of 4294967295 bytes exceeds the limit",
              "the oversized frame");
     good_round_trip(good, 3);
 
     /* another protocol version */
-    fd = raw_connect(port);
-    raw_auth(fd, &key_a);
-    raw_send(fd, v7, sizeof(v7));
-    raw_expect_close(fd);
-    close(fd);
+    fd = em_raw_connect(port, WAIT_S);
+    em_raw_auth(fd, &key_a);
+    em_raw_send(fd, v7, sizeof(v7));
+    em_raw_expect_close(fd);
     wait_for(has_log, "protocol version 7, expected 1", "the version");
     good_round_trip(good, 4);
 
     /* a truncated frame, then the peer closes */
-    fd = raw_connect(port);
-    raw_auth(fd, &key_a);
-    raw_send(fd, part, sizeof(part));
+    fd = em_raw_connect(port, WAIT_S);
+    em_raw_auth(fd, &key_a);
+    em_raw_send(fd, part, sizeof(part));
     shutdown(fd, SHUT_WR);
-    raw_expect_close(fd);
-    close(fd);
+    em_raw_expect_close(fd);
     wait_for(has_log, "closed by peer in the middle of a frame (6 bytes",
              "the truncated frame");
     good_round_trip(good, 5);
 
     /* a peer that never speaks */
-    fd = raw_connect(port);
-    raw_expect_close(fd);
-    close(fd);
+    fd = em_raw_connect(port, WAIT_S);
+    em_raw_expect_close(fd);
     wait_for(has_log, "handshake timed out", "the silent peer");
     good_round_trip(good, 6);
 
