@@ -33,15 +33,37 @@ static int push_result(lua_State *L, em_val v, int aidx)
     return 1;
 }
 
-static int a_collect(lua_State *L)
+/* An action em_status f(rdd, arena, &value) on the RDD at 1: pushes the
+ * value. */
+static int value_action(lua_State *L, const char *what,
+                        em_status (*f)(em_rdd *, em_arena *, em_val *))
 {
     em_rdd *r = NODE(1);
     em_arena *a = em__lua_arena(L);
     int ai = lua_gettop(L);
     em_val v;
 
-    ACTION(L, "collect", em_rdd_collect(r, a, &v));
+    ACTION(L, what, f(r, a, &v));
     return push_result(L, v, ai);
+}
+
+/* The same with an optional key function at 2 (max, min). */
+static int keyed_action(lua_State *L, const char *what,
+                        em_status (*f)(em_rdd *, em_fn, em_arena *, em_val *))
+{
+    em_rdd *r = NODE(1);
+    em_arena *a = em__lua_arena(L);
+    int ai = lua_gettop(L);
+    em_fn key = fn_at(L, 2, EM_LUA_MODE_PLAIN, a);
+    em_val v;
+
+    ACTION(L, what, f(r, key, a, &v));
+    return push_result(L, v, ai);
+}
+
+static int a_collect(lua_State *L)
+{
+    return value_action(L, "collect", em_rdd_collect);
 }
 
 static int a_count(lua_State *L)
@@ -56,13 +78,7 @@ static int a_count(lua_State *L)
 
 static int a_first(lua_State *L)
 {
-    em_rdd *r = NODE(1);
-    em_arena *a = em__lua_arena(L);
-    int ai = lua_gettop(L);
-    em_val v;
-
-    ACTION(L, "first", em_rdd_first(r, a, &v));
-    return push_result(L, v, ai);
+    return value_action(L, "first", em_rdd_first);
 }
 
 static int a_take(lua_State *L)
@@ -193,26 +209,12 @@ static int a_mean(lua_State *L)
 
 static int a_max(lua_State *L)
 {
-    em_rdd *r = NODE(1);
-    em_arena *a = em__lua_arena(L);
-    int ai = lua_gettop(L);
-    em_fn key = fn_at(L, 2, EM_LUA_MODE_PLAIN, a);
-    em_val v;
-
-    ACTION(L, "max", em_rdd_max(r, key, a, &v));
-    return push_result(L, v, ai);
+    return keyed_action(L, "max", em_rdd_max);
 }
 
 static int a_min(lua_State *L)
 {
-    em_rdd *r = NODE(1);
-    em_arena *a = em__lua_arena(L);
-    int ai = lua_gettop(L);
-    em_fn key = fn_at(L, 2, EM_LUA_MODE_PLAIN, a);
-    em_val v;
-
-    ACTION(L, "min", em_rdd_min(r, key, a, &v));
-    return push_result(L, v, ai);
+    return keyed_action(L, "min", em_rdd_min);
 }
 
 /* ---- StatCounter: a table of fields behind PySpark's methods ---- */
@@ -359,35 +361,17 @@ static int a_histogram(lua_State *L)
 
 static int a_count_by_value(lua_State *L)
 {
-    em_rdd *r = NODE(1);
-    em_arena *a = em__lua_arena(L);
-    int ai = lua_gettop(L);
-    em_val v;
-
-    ACTION(L, "countByValue", em_rdd_count_by_value(r, a, &v));
-    return push_result(L, v, ai);
+    return value_action(L, "countByValue", em_rdd_count_by_value);
 }
 
 static int a_count_by_key(lua_State *L)
 {
-    em_rdd *r = NODE(1);
-    em_arena *a = em__lua_arena(L);
-    int ai = lua_gettop(L);
-    em_val v;
-
-    ACTION(L, "countByKey", em_rdd_count_by_key(r, a, &v));
-    return push_result(L, v, ai);
+    return value_action(L, "countByKey", em_rdd_count_by_key);
 }
 
 static int a_collect_as_map(lua_State *L)
 {
-    em_rdd *r = NODE(1);
-    em_arena *a = em__lua_arena(L);
-    int ai = lua_gettop(L);
-    em_val v;
-
-    ACTION(L, "collectAsMap", em_rdd_collect_as_map(r, a, &v));
-    return push_result(L, v, ai);
+    return value_action(L, "collectAsMap", em_rdd_collect_as_map);
 }
 
 static int a_lookup(lua_State *L)
