@@ -33,42 +33,6 @@ static double double_of(uint64_t u)
     return f;
 }
 
-/* Structural identity, floats bitwise. */
-static bool same(em_val a, em_val b)
-{
-    size_t n = a.len;
-
-    if (a.type != b.type || a.kind != b.kind || a.len != b.len)
-        return false;
-    switch ((em_type)a.type) {
-    case EM_BOOL:
-        return a.u.b == b.u.b;
-    case EM_INT:
-    case EM_FLOAT:
-        return a.u.i == b.u.i; /* the same 8 bytes */
-    case EM_STR:
-    case EM_BYTES:
-    case EM_HANDLE:
-        return n == 0 || memcmp(a.u.bytes, b.u.bytes, n) == 0;
-    case EM_ARRAY:
-    case EM_MAP:
-        n *= a.type == EM_MAP ? 2 : 1;
-        for (size_t i = 0; i < n; i++) {
-            if (!same(a.u.arr[i], b.u.arr[i]))
-                return false;
-        }
-        return true;
-    case EM_VEC:
-        return n == 0 || memcmp(a.u.vec, b.u.vec, 8 * n) == 0;
-    case EM_SPVEC:
-        return a.u.sp->dim == b.u.sp->dim &&
-               (n == 0 || (memcmp(a.u.sp->idx, b.u.sp->idx, 4 * n) == 0 &&
-                           memcmp(a.u.sp->val, b.u.sp->val, 8 * n) == 0));
-    default:
-        return true;
-    }
-}
-
 /* Fails unless v keeps the invariants of val.h: known type, reserved
  * fields zero, map keys strictly increasing, sparse indices valid, and
  * nesting within max_depth. */
@@ -344,7 +308,7 @@ static void check_input(const uint8_t *bytes, size_t n, bool is_tight,
     if (em__codec_decode(b.data, b.len, NULL, a, &v2, &used) != EM_OK)
         fail_msg("re-decode: %s", em_last_error());
     assert_int_equal(used, b.len);
-    assert_true(same(v, v2) && em_val_eq(v, v2));
+    assert_true(em_test_identical(v, v2) && em_val_eq(v, v2));
     assert_int_equal(em__codec_encode(&b2, v2), EM_OK);
     assert_int_equal(b2.len, b.len);
     assert_memory_equal(b2.data, b.data, b.len);

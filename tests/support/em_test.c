@@ -99,3 +99,54 @@ void em_test_rmtree(const char *path)
     if (system(cmd) != 0)
         fprintf(stderr, "rmtree %s failed\n", path);
 }
+
+static bool same_bytes(const void *a, const void *b, size_t n)
+{
+    return n == 0 || memcmp(a, b, n) == 0;
+}
+
+bool em_test_identical(em_val a, em_val b)
+{
+    if (a.type != b.type || a.kind != b.kind || a.len != b.len)
+        return false;
+    switch ((em_type)a.type) {
+    case EM_NIL:
+        return true;
+    case EM_BOOL:
+        return a.u.b == b.u.b;
+    case EM_INT:
+        return a.u.i == b.u.i;
+    case EM_FLOAT:
+        return same_bytes(&a.u.f, &b.u.f, sizeof(double));
+    case EM_STR:
+    case EM_BYTES:
+    case EM_HANDLE:
+        return same_bytes(a.u.bytes, b.u.bytes, a.len);
+    case EM_ARRAY:
+    case EM_MAP:
+        for (size_t i = 0; i < (a.type == EM_MAP ? 2u : 1u) * a.len; i++) {
+            if (!em_test_identical(a.u.arr[i], b.u.arr[i]))
+                return false;
+        }
+        return true;
+    case EM_VEC:
+        return same_bytes(a.u.vec, b.u.vec, sizeof(double) * a.len);
+    case EM_SPVEC:
+        return a.u.sp->dim == b.u.sp->dim &&
+               same_bytes(a.u.sp->idx, b.u.sp->idx, 4 * (size_t)a.len) &&
+               same_bytes(a.u.sp->val, b.u.sp->val, sizeof(double) * a.len);
+    default:
+        return false;
+    }
+}
+
+void em_test_expect_identical(em_val got, em_val want, const char *what)
+{
+    char g[1024], w[1024];
+
+    if (em_test_identical(got, want))
+        return;
+    em_val_format(got, g, sizeof(g));
+    em_val_format(want, w, sizeof(w));
+    fail_msg("%s: got %s, want %s", what, g, w);
+}

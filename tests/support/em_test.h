@@ -5,6 +5,7 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
@@ -24,6 +25,14 @@ uint64_t em_test_below(em_test_rng *r, uint64_t n);
  * allocation wrapper at the end of a case. */
 int em_test_setup(void **state);
 int em_test_teardown(void **state);
+
+/* Structural identity: same types, kinds, lengths and contents, floats
+ * bit for bit (stricter than em_val_eq, which equates 1 and 1.0, or 0.0
+ * and -0.0). */
+bool em_test_identical(em_val a, em_val b);
+
+/* Fails the test with both values formatted unless they are identical. */
+void em_test_expect_identical(em_val got, em_val want, const char *what);
 
 #define EM_TEST(f) cmocka_unit_test_setup_teardown(f, em_test_setup, \
                                                    em_test_teardown)

@@ -11,36 +11,6 @@
 
 /* ---- helpers ---- */
 
-/* Identical values (floats bit for bit). */
-static bool same(em_val a, em_val b)
-{
-    if (a.type != b.type || a.len != b.len)
-        return false;
-    switch ((em_type)a.type) {
-    case EM_INT:
-        return a.u.i == b.u.i;
-    case EM_FLOAT:
-        return memcmp(&a.u.f, &b.u.f, sizeof(double)) == 0;
-    case EM_STR:
-    case EM_BYTES:
-        return a.len == 0 || memcmp(a.u.s, b.u.s, a.len) == 0;
-    case EM_ARRAY:
-        for (size_t i = 0; i < a.len; i++) {
-            if (!same(a.u.arr[i], b.u.arr[i]))
-                return false;
-        }
-        return true;
-    case EM_MAP:
-        for (size_t i = 0; i < 2 * (size_t)a.len; i++) {
-            if (!same(a.u.map[i], b.u.map[i]))
-                return false;
-        }
-        return true;
-    default:
-        return em_val_eq(a, b);
-    }
-}
-
 /* x -> "w<x mod 17>" */
 static em_status fn_word(em_task *t, const em_val *env, const em_val *args,
                          size_t nargs, em_val *out)
@@ -159,7 +129,7 @@ static em_status job_fn(void *arg)
         return EM_ENOMEM;
     st = run_one(j, a, &v);
     if (st == EM_OK && j->has_want) {
-        if (!same(v, j->want))
+        if (!em_test_identical(v, j->want))
             fail_msg("job %d succeeded under the hook with a wrong answer",
                      j->which);
         j->successes++;

@@ -16,54 +16,6 @@ static atomic_long calls;
 
 /* ---- helpers ---- */
 
-/* Identical: same types everywhere, floats bit for bit. */
-static bool same(em_val a, em_val b)
-{
-    if (a.type != b.type || a.len != b.len)
-        return false;
-    switch ((em_type)a.type) {
-    case EM_NIL:
-        return true;
-    case EM_BOOL:
-        return a.u.b == b.u.b;
-    case EM_INT:
-        return a.u.i == b.u.i;
-    case EM_FLOAT:
-        return memcmp(&a.u.f, &b.u.f, sizeof(double)) == 0;
-    case EM_STR:
-    case EM_BYTES:
-        return a.len == 0 || memcmp(a.u.s, b.u.s, a.len) == 0;
-    case EM_ARRAY:
-        for (size_t i = 0; i < a.len; i++) {
-            if (!same(a.u.arr[i], b.u.arr[i]))
-                return false;
-        }
-        return true;
-    case EM_MAP:
-        for (size_t i = 0; i < 2 * (size_t)a.len; i++) {
-            if (!same(a.u.map[i], b.u.map[i]))
-                return false;
-        }
-        return true;
-    case EM_VEC:
-        return a.len == 0 ||
-               memcmp(a.u.vec, b.u.vec, a.len * sizeof(double)) == 0;
-    default:
-        return em_val_eq(a, b);
-    }
-}
-
-static void expect_same(em_val got, em_val want, const char *what)
-{
-    char g[512], w[512];
-
-    if (same(got, want))
-        return;
-    em_val_format(got, g, sizeof(g));
-    em_val_format(want, w, sizeof(w));
-    fail_msg("%s: got %s, want %s", what, g, w);
-}
-
 static em_val collect(em_rdd *r, em_arena *a)
 {
     em_val out;
@@ -206,7 +158,7 @@ static void test_persist_cache_computes_once(void **state)
     EM_CHECK(em_rdd_count(r, &n));
     assert_int_equal(n, 1000);
     y = collect(r, a);
-    expect_same(y, x, "cached collect");
+    em_test_expect_identical(y, x, "cached collect");
     assert_int_equal(atomic_load(&calls), 1000);
     /* a child of the cached RDD reads the cache */
     EM_CHECK(em_rdd_count(em_rdd_glom(r), &n));
@@ -224,8 +176,8 @@ static void test_persist_cache_computes_once(void **state)
     assert_int_equal(em_rdd_cached_partitions(r), 0);
     /* and it can be cached again */
     EM_CHECK(em_rdd_cache(r));
-    expect_same(collect(r, a), x, "recached");
-    expect_same(collect(r, a), x, "recached");
+    em_test_expect_identical(collect(r, a), x, "recached");
+    em_test_expect_identical(collect(r, a), x, "recached");
     assert_int_equal(atomic_load(&calls), 4000);
     em_arena_destroy(a);
     em_ctx_destroy(ctx);
@@ -325,9 +277,9 @@ static void test_persist_every_level(void **state)
         snprintf(what, sizeof(what), "level %d", (int)all_levels[i]);
         EM_CHECK(em_rdd_persist(r, all_levels[i]));
         atomic_store(&calls, 0);
-        expect_same(collect(r, a), want, what);
+        em_test_expect_identical(collect(r, a), want, what);
         assert_int_equal(em_rdd_cached_partitions(r), 6);
-        expect_same(collect(r, a), want, what);
+        em_test_expect_identical(collect(r, a), want, what);
         EM_CHECK(em_rdd_count(r, &n));
         assert_int_equal(n, 300);
         /* later reads come from the store */
@@ -417,8 +369,8 @@ static void test_persist_small_budget(void **state)
         snprintf(what, sizeof(what), "level %d", (int)levels[i]);
         EM_CHECK(em_rdd_persist(r, levels[i]));
         atomic_store(&calls, 0);
-        expect_same(collect(r, a), want, what);
-        expect_same(collect(r, a), want, what);
+        em_test_expect_identical(collect(r, a), want, what);
+        em_test_expect_identical(collect(r, a), want, what);
         ran = atomic_load(&calls);
         if (level_has_disk(levels[i]) ? ran != n : ran <= n)
             fail_msg("%s: the function ran %ld times for %lld records", what,
@@ -448,12 +400,12 @@ static void test_persist_lru_eviction(void **state)
 
     EM_CHECK(em_rdd_cache(r));
     atomic_store(&calls, 0);
-    expect_same(collect(r, a), want, "first pass");
+    em_test_expect_identical(collect(r, a), want, "first pass");
     assert_int_equal(atomic_load(&calls), n);
     held = em_rdd_cached_partitions(r);
     if (!(held > 0 && held < parts))
         fail_msg("%d of %d partitions held", held, parts);
-    expect_same(collect(r, a), want, "second pass");
+    em_test_expect_identical(collect(r, a), want, "second pass");
     ran = atomic_load(&calls);
     if (!(ran > n && ran <= 2 * n))
         fail_msg("%d of %d partitions held, the function ran %ld times for "

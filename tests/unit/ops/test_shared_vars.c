@@ -22,54 +22,6 @@ static void expect_val(em_val got, em_val want, const char *what)
     fail_msg("%s: got %s, want %s", what, g, w);
 }
 
-/* Identical: same types everywhere, floats bit for bit. */
-static bool same(em_val a, em_val b)
-{
-    if (a.type != b.type || a.len != b.len)
-        return false;
-    switch ((em_type)a.type) {
-    case EM_NIL:
-        return true;
-    case EM_BOOL:
-        return a.u.b == b.u.b;
-    case EM_INT:
-        return a.u.i == b.u.i;
-    case EM_FLOAT:
-        return memcmp(&a.u.f, &b.u.f, sizeof(double)) == 0;
-    case EM_STR:
-    case EM_BYTES:
-        return a.len == 0 || memcmp(a.u.s, b.u.s, a.len) == 0;
-    case EM_ARRAY:
-        for (size_t i = 0; i < a.len; i++) {
-            if (!same(a.u.arr[i], b.u.arr[i]))
-                return false;
-        }
-        return true;
-    case EM_MAP:
-        for (size_t i = 0; i < 2 * (size_t)a.len; i++) {
-            if (!same(a.u.map[i], b.u.map[i]))
-                return false;
-        }
-        return true;
-    case EM_VEC:
-        return a.len == 0 ||
-               memcmp(a.u.vec, b.u.vec, a.len * sizeof(double)) == 0;
-    default:
-        return em_val_eq(a, b);
-    }
-}
-
-static void expect_same(em_val got, em_val want, const char *what)
-{
-    char g[1024], w[1024];
-
-    if (same(got, want))
-        return;
-    em_val_format(got, g, sizeof(g));
-    em_val_format(want, w, sizeof(w));
-    fail_msg("%s: got %s, want %s", what, g, w);
-}
-
 static int64_t accum_int(em_accum *acc)
 {
     em_arena *a = em_arena_create();
@@ -155,12 +107,12 @@ static void test_shared_broadcast(void **state)
     EM_CHECK(em_val_copy(a, table, &table));
     em_arena_destroy(src);
     EM_CHECK(em_broadcast_value(b, &v));
-    expect_same(v, table, "driver value");
+    em_test_expect_identical(v, table, "driver value");
     EM_CHECK(
         em_rdd_collect(em_rdd_map(em_ctx_range(ctx, 0, 50, 1, 7),
                                   em_fn_of(fn_lookup, em_broadcast_ref(b))),
                        a, &got));
-    expect_same(got, table, "lookup in tasks");
+    em_test_expect_identical(got, table, "lookup in tasks");
     /* a second job sees it too */
     EM_CHECK(
         em_rdd_collect(em_rdd_map(em_ctx_range(ctx, 10, 12, 1, 2),
@@ -182,7 +134,7 @@ static void test_shared_broadcast_nested(void **state)
 
     assert_non_null(b);
     EM_CHECK(em_broadcast_value(b, &v));
-    expect_same(v, value, "driver value");
+    em_test_expect_identical(v, value, "driver value");
     env[0] = em_broadcast_ref(b);
     env[1] = em_int(0);
     EM_CHECK(em_rdd_collect(em_rdd_map(em_ctx_range(ctx, 0, 4, 1, 4),
@@ -190,13 +142,13 @@ static void test_shared_broadcast_nested(void **state)
                             a, &got));
     assert_int_equal(got.len, 4);
     for (int i = 0; i < 4; i++)
-        expect_same(got.u.arr[i], value, "task value");
+        em_test_expect_identical(got.u.arr[i], value, "task value");
     /* a scalar broadcast */
     {
         em_broadcast *s = em_ctx_broadcast(ctx, em_int(42));
         assert_non_null(s);
         EM_CHECK(em_broadcast_value(s, &v));
-        expect_same(v, em_int(42), "scalar");
+        em_test_expect_identical(v, em_int(42), "scalar");
     }
     /* the context frees broadcasts that are not destroyed */
     em_arena_destroy(a);

@@ -18,71 +18,12 @@
 
 /* ---- helpers ---- */
 
-static uint64_t bits_of(double f)
-{
-    uint64_t u;
-
-    memcpy(&u, &f, sizeof(u));
-    return u;
-}
-
 static double double_of(uint64_t u)
 {
     double f;
 
     memcpy(&f, &u, sizeof(f));
     return f;
-}
-
-static bool same_doubles(const double *a, const double *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (bits_of(a[i]) != bits_of(b[i]))
-            return false;
-    }
-    return true;
-}
-
-static bool same_bytes(const void *a, const void *b, size_t n)
-{
-    return n == 0 || memcmp(a, b, n) == 0;
-}
-
-/* Structural identity: same types, lengths and contents, floats bitwise
- * (stricter than em_val_eq, which equates 1 and 1.0, or 0.0 and -0.0). */
-static bool same(em_val a, em_val b)
-{
-    if (a.type != b.type || a.kind != b.kind || a.len != b.len)
-        return false;
-    switch ((em_type)a.type) {
-    case EM_NIL:
-        return true;
-    case EM_BOOL:
-        return a.u.b == b.u.b;
-    case EM_INT:
-        return a.u.i == b.u.i;
-    case EM_FLOAT:
-        return bits_of(a.u.f) == bits_of(b.u.f);
-    case EM_STR:
-    case EM_BYTES:
-    case EM_HANDLE:
-        return same_bytes(a.u.bytes, b.u.bytes, a.len);
-    case EM_ARRAY:
-    case EM_MAP:
-        for (size_t i = 0; i < (a.type == EM_MAP ? 2u : 1u) * a.len; i++) {
-            if (!same(a.u.arr[i], b.u.arr[i]))
-                return false;
-        }
-        return true;
-    case EM_VEC:
-        return same_doubles(a.u.vec, b.u.vec, a.len);
-    case EM_SPVEC:
-        return a.u.sp->dim == b.u.sp->dim &&
-               same_bytes(a.u.sp->idx, b.u.sp->idx, 4 * (size_t)a.len) &&
-               same_doubles(a.u.sp->val, b.u.sp->val, a.len);
-    default:
-        return false;
-    }
 }
 
 static em_val handle_of(uint16_t kind, const void *state, uint32_t len)
@@ -124,7 +65,7 @@ static em_val round_trip(em_arena *a, em_val v)
     EM_CHECK(em__codec_encode(&b, v));
     EM_CHECK(em__codec_decode(b.data, b.len, NULL, a, &got, &used));
     assert_int_equal(used, b.len);
-    if (!same(v, got) || !em_val_eq(v, got)) {
+    if (!em_test_identical(v, got) || !em_val_eq(v, got)) {
         char want[256], have[256];
         em_val_format(v, want, sizeof(want));
         em_val_format(got, have, sizeof(have));
@@ -526,16 +467,16 @@ static void test_codec_decode_foreign(void **state)
     em_val v;
 
     (void)state;
-    assert_true(same(expect_decode(a, u8, 2, NULL, EM_OK), em_int(5)));
-    assert_true(same(expect_decode(a, i64, 9, NULL, EM_OK), em_int(5)));
-    assert_true(same(expect_decode(a, i8neg, 2, NULL, EM_OK), em_int(-128)));
-    assert_true(same(expect_decode(a, u64max, 9, NULL, EM_OK),
+    assert_true(em_test_identical(expect_decode(a, u8, 2, NULL, EM_OK), em_int(5)));
+    assert_true(em_test_identical(expect_decode(a, i64, 9, NULL, EM_OK), em_int(5)));
+    assert_true(em_test_identical(expect_decode(a, i8neg, 2, NULL, EM_OK), em_int(-128)));
+    assert_true(em_test_identical(expect_decode(a, u64max, 9, NULL, EM_OK),
                      em_int(INT64_MAX)));
-    assert_true(same(expect_decode(a, f32, 5, NULL, EM_OK), em_float(1.5)));
+    assert_true(em_test_identical(expect_decode(a, f32, 5, NULL, EM_OK), em_float(1.5)));
     v = expect_decode(a, f32nan, 5, NULL, EM_OK);
     assert_true(v.type == EM_FLOAT && isnan(v.u.f));
-    assert_true(same(expect_decode(a, s8, 4, NULL, EM_OK), em_str("hi", 2)));
-    assert_true(same(expect_decode(a, s32, 7, NULL, EM_OK), em_str("hi", 2)));
+    assert_true(em_test_identical(expect_decode(a, s8, 4, NULL, EM_OK), em_str("hi", 2)));
+    assert_true(em_test_identical(expect_decode(a, s32, 7, NULL, EM_OK), em_str("hi", 2)));
     v = expect_decode(a, a16, 5, NULL, EM_OK);
     assert_true(v.type == EM_ARRAY && v.len == 2 && v.u.arr[1].u.i == 2);
     v = expect_decode(a, m32, 7, NULL, EM_OK);
@@ -543,15 +484,15 @@ static void test_codec_decode_foreign(void **state)
     v = expect_decode(a, vec_ext8, sizeof(vec_ext8), NULL, EM_OK);
     assert_true(v.type == EM_VEC && v.len == 1 && v.u.vec[0] == 1.0);
     v = expect_decode(a, h_ext32, sizeof(h_ext32), NULL, EM_OK);
-    assert_true(same(v, handle_of(7, NULL, 0)));
+    assert_true(em_test_identical(v, handle_of(7, NULL, 0)));
     /* sorted; of the keys equal to 1 the last (1.0 -> "d") wins */
     v = expect_decode(a, unsorted, sizeof(unsorted), NULL, EM_OK);
     assert_int_equal(v.type, EM_MAP);
     assert_int_equal(v.len, 2);
     assert_true(em_val_eq(v.u.map[0], em_int(1)));
-    assert_true(same(v.u.map[1], em_str("d", 1)));
-    assert_true(same(v.u.map[2], em_int(2)));
-    assert_true(same(v.u.map[3], em_str("c", 1)));
+    assert_true(em_test_identical(v.u.map[1], em_str("d", 1)));
+    assert_true(em_test_identical(v.u.map[2], em_int(2)));
+    assert_true(em_test_identical(v.u.map[3], em_str("c", 1)));
     em_arena_destroy(a);
 }
 
@@ -827,7 +768,7 @@ static void test_codec_consecutive_values(void **state)
     for (int i = 0; i < 50; i++) {
         EM_CHECK(em__codec_decode(b.data + off, b.len - off, NULL, a, &got,
                                   &used));
-        assert_true(same(got, vals[i]));
+        assert_true(em_test_identical(got, vals[i]));
         off += used;
     }
     assert_int_equal(off, b.len);
@@ -967,7 +908,7 @@ static em_status decode_into_fresh(void *arg)
         return EM_ENOMEM;
     st = em__codec_decode(c->p, c->n, NULL, a, &out, NULL);
     if (st == EM_OK)
-        assert_true(same(out, c->v));
+        assert_true(em_test_identical(out, c->v));
     else
         assert_int_equal(out.type, EM_NIL);
     em_arena_destroy(a);
