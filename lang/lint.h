@@ -93,6 +93,10 @@ void em__lua_open_ml(lua_State *L);
  * ember.graph, to the module at the top (lml7.c). */
 void em__lua_open_ml7(lua_State *L);
 
+/* Adds ember.ad (autodiff on a tape) and ember.ml.MLP to the module at the
+ * top, after em__lua_open_ml7 (lml_nn.c). */
+void em__lua_open_nn(lua_State *L);
+
 /* The em_storage of a level name ("MEMORY_AND_DISK"), or -1; and back. */
 int em__lua_storage_of(const char *name);
 const char *em__lua_storage_name(int level);

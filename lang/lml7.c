@@ -18,34 +18,6 @@
 #define MT_KM "ember.KMeansModel"
 #define MT_MF "ember.MatrixFactorizationModel"
 
-/* ---- vectors: Lua tables to EM_VEC / EM_SPVEC ---- */
-
-/* A record that is a vector made a vector (map function). */
-static em_status fix_vector(em_task *t, const em_val *env, const em_val *args,
-                            size_t nargs, em_val *out)
-{
-    const char *err;
-
-    (void)env;
-    (void)nargs;
-    if ((err = em__lml_val_vector(em_task_arena(t), args[0], out)) != NULL)
-        return em_task_fail(t, "%s", err);
-    return EM_OK;
-}
-
-/* A record that is a vector, or a point {label, vector}, made a vector or
- * a point with a vector (map function, before a prediction). */
-static em_status fix_features(em_task *t, const em_val *env,
-                              const em_val *args, size_t nargs, em_val *out)
-{
-    em_val rec = args[0];
-
-    if (rec.type == EM_ARRAY && rec.len == 2 &&
-        rec.u.arr[1].type >= EM_ARRAY)
-        return em__lml_fix_pair(t, env, args, nargs, out);
-    return fix_vector(t, env, args, nargs, out);
-}
-
 /* ---- linear models ---- */
 
 static void check_linear_opts(lua_State *L, int idx, em_linear_loss loss,
@@ -63,23 +35,12 @@ static void check_linear_opts(lua_State *L, int idx, em_linear_loss loss,
      * LinearRegressionWithSGD regParam 0, no regularization */
     o->reg_param = em__lml_opt_num(L, idx, "regParam",
                            loss == EM_LOSS_LOGISTIC ? 0.01 : 0.0);
-    s = em__lml_opt_str(L, idx, "regType",
-                        loss == EM_LOSS_LOGISTIC ? "l2" : "none");
-    if (strcmp(s, "l2") == 0)
-        o->reg_type = EM_REG_L2;
-    else if (strcmp(s, "l1") == 0)
-        o->reg_type = EM_REG_L1;
-    else if (strcmp(s, "none") == 0)
-        o->reg_type = EM_REG_NONE;
-    else
-        luaL_error(L, "regType: \"l1\", \"l2\" or \"none\", not \"%s\"", s);
+    o->reg_type = em__lml_opt_reg(L, idx, loss == EM_LOSS_LOGISTIC ?
+                                              EM_REG_L2 : EM_REG_NONE);
     o->intercept = em__lml_opt_bool(L, idx, "intercept", false);
     tol = em__lml_opt_num(L, idx, "convergenceTol", 0.001);
     o->convergence_tol = tol > 0 ? tol : -1.0;
-    s = em__lml_opt_str(L, idx, "optimizer", "sgd");
-    if (em_optim_kind_parse(s, &o->optimizer) != EM_OK)
-        luaL_error(L, "optimizer: sgd, momentum, nesterov, adagrad, rmsprop "
-                      "or adam, not \"%s\"", s);
+    o->optimizer = em__lml_opt_optimizer(L, idx, EM_OPTIM_SGD);
     s = em__lml_opt_str(L, idx, "mode", "batch");
     if (strcmp(s, "batch") == 0)
         o->mode = EM_LINEAR_BATCH;
@@ -89,13 +50,7 @@ static void check_linear_opts(lua_State *L, int idx, em_linear_loss loss,
         o->mode = EM_LINEAR_IPM;
     else
         luaL_error(L, "mode: batch, averaging or ipm, not \"%s\"", s);
-    s = em__lml_opt_str(L, idx, "schedule", "invsqrt");
-    if (strcmp(s, "invsqrt") == 0)
-        o->schedule = EM_SCHEDULE_INV_SQRT;
-    else if (strcmp(s, "constant") == 0)
-        o->schedule = EM_SCHEDULE_CONSTANT;
-    else
-        luaL_error(L, "schedule: invsqrt or constant, not \"%s\"", s);
+    o->schedule = em__lml_opt_schedule(L, idx);
     o->seed = (uint64_t)em__lml_opt_int(L, idx, "seed", 0);
     o->tree_depth = (int)em__lml_opt_int(L, idx, "treeDepth", 0);
     if (o->iterations < 1)
@@ -141,7 +96,8 @@ static int lin_predict(lua_State *L)
     double y;
 
     if (em__lml_is_rdd(L, 2)) {
-        em_rdd *node = em__lml_map_native(L, em__lua_rdd_node(L, 2), fix_features);
+        em_rdd *node = em__lml_map_native(L, em__lua_rdd_node(L, 2),
+                                          em__lml_fix_features);
         return em__lml_push_rdd(L, 2,
                         em_rdd_map(node, em_fn_of(em_linear_predict_op,
                                                   m->model)),
@@ -244,7 +200,7 @@ static int kmeans_train(lua_State *L)
                              "\"k-means||\", not \"%s\"", mode);
     if (o.max_iterations < 1)
         return luaL_error(L, "maxIterations must be at least 1");
-    node = em__lml_map_native(L, node, fix_vector);
+    node = em__lml_map_native(L, node, em__lml_fix_vector);
     m = em__lml_model_new(L, MT_KM);
     o.initial_centers = em_nil();
     if (lua_type(L, 3) == LUA_TTABLE &&
@@ -303,7 +259,8 @@ static int km_predict(lua_State *L)
     int64_t c;
 
     if (em__lml_is_rdd(L, 2)) {
-        em_rdd *node = em__lml_map_native(L, em__lua_rdd_node(L, 2), fix_vector);
+        em_rdd *node = em__lml_map_native(L, em__lua_rdd_node(L, 2),
+                                          em__lml_fix_vector);
         return em__lml_push_rdd(L, 2,
                         em_rdd_map(node, em_fn_of(em_kmeans_predict_op,
                                                   m->model)),
@@ -320,7 +277,8 @@ static int km_predict(lua_State *L)
 static int km_compute_cost(lua_State *L)
 {
     em__lml_model *m = luaL_checkudata(L, 1, MT_KM);
-    em_rdd *node = em__lml_map_native(L, em__lua_rdd_node(L, 2), fix_vector);
+    em_rdd *node = em__lml_map_native(L, em__lua_rdd_node(L, 2),
+                                      em__lml_fix_vector);
     double cost = 0;
     em_status st = em_kmeans_compute_cost(m->model, node, &cost);
 

@@ -108,6 +108,32 @@ em_status em__lml_fix_pair(em_task *t, const em_val *env, const em_val *args,
     return EM_OK;
 }
 
+/* A record that is a vector made a vector (map function). */
+em_status em__lml_fix_vector(em_task *t, const em_val *env,
+                             const em_val *args, size_t nargs, em_val *out)
+{
+    const char *err;
+
+    (void)env;
+    (void)nargs;
+    if ((err = em__lml_val_vector(em_task_arena(t), args[0], out)) != NULL)
+        return em_task_fail(t, "%s", err);
+    return EM_OK;
+}
+
+/* A record that is a vector, or a point {label, vector}, made a vector or
+ * a point with a vector (map function, before a prediction). */
+em_status em__lml_fix_features(em_task *t, const em_val *env,
+                               const em_val *args, size_t nargs, em_val *out)
+{
+    em_val rec = args[0];
+
+    if (rec.type == EM_ARRAY && rec.len == 2 &&
+        rec.u.arr[1].type >= EM_ARRAY)
+        return em__lml_fix_pair(t, env, args, nargs, out);
+    return em__lml_fix_vector(t, env, args, nargs, out);
+}
+
 em_rdd *em__lml_map_native(lua_State *L, em_rdd *node, em_fn_ptr f)
 {
     em_rdd *r = em_rdd_map(node, EM_FN(f));
@@ -273,4 +299,49 @@ void em__lml_set_lib(lua_State *L, const char *name, const luaL_Reg *fns)
     lua_newtable(L);
     luaL_setfuncs(L, fns, 0);
     lua_setfield(L, -2, name);
+}
+
+/* ---- the shared optimizers' options ---- */
+
+/* The index in names (NULL-terminated) of the string option k, or dflt;
+ * an error lists the choices. */
+static int opt_choice(lua_State *L, int idx, const char *k,
+                      const char *const *names, int dflt, const char *choices)
+{
+    const char *s = em__lml_opt_str(L, idx, k, names[dflt]);
+
+    for (int i = 0; names[i] != NULL; i++)
+        if (strcmp(s, names[i]) == 0)
+            return i;
+    return luaL_error(L, "%s: %s, not \"%s\"", k, choices, s);
+}
+
+em_reg em__lml_opt_reg(lua_State *L, int idx, em_reg dflt)
+{
+    /* in the order of em_reg */
+    static const char *const names[] = {"none", "l2", "l1", NULL};
+
+    return (em_reg)opt_choice(L, idx, "regType", names, (int)dflt,
+                              "\"l1\", \"l2\" or \"none\"");
+}
+
+em_optim_kind em__lml_opt_optimizer(lua_State *L, int idx, em_optim_kind dflt)
+{
+    const char *s = em__lml_opt_str(L, idx, "optimizer",
+                                    em_optim_kind_name(dflt));
+    em_optim_kind kind;
+
+    if (em_optim_kind_parse(s, &kind) != EM_OK)
+        luaL_error(L, "optimizer: sgd, momentum, nesterov, adagrad, rmsprop "
+                      "or adam, not \"%s\"", s);
+    return kind;
+}
+
+em_schedule em__lml_opt_schedule(lua_State *L, int idx)
+{
+    /* in the order of em_schedule */
+    static const char *const names[] = {"invsqrt", "constant", NULL};
+
+    return (em_schedule)opt_choice(L, idx, "schedule", names, 0,
+                                   "invsqrt or constant");
 }

@@ -1,8 +1,9 @@
 /* Helpers shared by the Lua bindings of the learning library (lml.c,
- * lml7.c). Internal to lang/. */
+ * lml7.c, lml_nn.c). Internal to lang/. */
 #ifndef EMBER_LANG_LML_INT_H
 #define EMBER_LANG_LML_INT_H
 
+#include "ember/ml_linear.h"
 #include "lint.h"
 
 /* The value of key `key` in the map m, or NULL. */
@@ -20,6 +21,15 @@ em_val em__lml_check_vector(lua_State *L, int idx, em_arena *a,
 /* A record [x, features] with the features made a vector (map function). */
 em_status em__lml_fix_pair(em_task *t, const em_val *env, const em_val *args,
                            size_t nargs, em_val *out);
+
+/* A record that is a vector made a vector (map function). */
+em_status em__lml_fix_vector(em_task *t, const em_val *env,
+                             const em_val *args, size_t nargs, em_val *out);
+
+/* A record that is a vector, or a point {label, vector}, made a vector or
+ * a point with a vector (map function, before a prediction). */
+em_status em__lml_fix_features(em_task *t, const em_val *env,
+                               const em_val *args, size_t nargs, em_val *out);
 
 em_rdd *em__lml_map_native(lua_State *L, em_rdd *node, em_fn_ptr f);
 
@@ -40,6 +50,13 @@ const char *em__lml_opt_str(lua_State *L, int idx, const char *k,
 
 /* Raises an error unless the argument at idx is a table, none or nil. */
 void em__lml_check_opts(lua_State *L, int idx);
+
+/* The shared optimizers' options regType (dflt when absent), optimizer
+ * (sgd, ..., adam; dflt when absent) and schedule (invsqrt, the default, or
+ * constant); an unknown name raises an error listing the choices. */
+em_reg em__lml_opt_reg(lua_State *L, int idx, em_reg dflt);
+em_optim_kind em__lml_opt_optimizer(lua_State *L, int idx, em_optim_kind dflt);
+em_schedule em__lml_opt_schedule(lua_State *L, int idx);
 
 /* A model object: userdata holding an arena and the model value in it,
  * freed by __gc. */
