@@ -139,6 +139,9 @@ typedef enum em_linear_loss {
     EM_LOSS_LOGISTIC = 0, /* labels 0 or 1; log(1 + e^m) - y m, m the
                              margin */
     EM_LOSS_SQUARED,      /* (m - y)^2 / 2 */
+    EM_LOSS_PERCEPTRON,   /* labels 0 or 1; max(0, -s m), s = 2 y - 1:
+                             a step on a misclassified point (s m <= 0)
+                             adds eta s x, Rosenblatt's update */
 } em_linear_loss;
 
 /* The loss of one labelled point at weights w (d features, then the
@@ -166,6 +169,13 @@ typedef enum em_linear_mode {
                             partition runs one epoch from the broadcast
                             mix; the models are averaged into the next
                             mix */
+    EM_LINEAR_HOGWILD,   /* per iteration, one epoch of lock-free SGD by
+                            all task threads of a process (an executor,
+                            or the local process) on one shared vector,
+                            stepping only the weights a point touches;
+                            the processes' vectors are averaged into the
+                            next iteration's start. For sparse data; the
+                            result depends on the threads' timing */
 } em_linear_mode;
 
 /* Options of em_linear_train, pyspark.mllib's keyword arguments; zero
@@ -188,13 +198,21 @@ typedef struct em_linear_opts {
     em_linear_mode mode;
     uint64_t seed;
     int tree_depth;             /* of the gradient sums; default 2 */
+    bool averaged;              /* the model is the average of the weights
+                                   after every step (of every partition)
+                                   instead of the last weights: the
+                                   averaged perceptron (Freund and
+                                   Schapire; Collins) with
+                                   EM_LOSS_PERCEPTRON and
+                                   EM_SCHEDULE_CONSTANT, any loss else */
 } em_linear_opts;
 
 /* Trains a linear model on an RDD of labelled points (dense or sparse
- * features, all of one dimension; logistic labels 0 or 1). The model is a
- * map value in a:
+ * features, all of one dimension; logistic and perceptron labels 0 or 1).
+ * The model is a map value in a:
  *
- *   {"kind": "logistic" | "linear", "weights": vec, "intercept": float,
+ *   {"kind": "logistic" | "linear" | "perceptron", "weights": vec,
+ *    "intercept": float,
  *    "loss": vec of the mean training loss per iteration (batch: at the
  *    weights the iteration started from; averaging and ipm: the points'
  *    mean loss during each epoch, averaged over partitions),
@@ -217,13 +235,14 @@ EM_API em_status em_linear_model_parts(em_val model, em_linear_loss *loss_out,
 EM_API em_status em_linear_margin(em_val model, em_val features,
                                   double *out);
 
-/* A logistic model's class (1 when the probability is > 0.5, else 0) or
- * a linear model's value. */
+/* A logistic model's class (1 when the probability is > 0.5, else 0), a
+ * perceptron's class (1 when the margin is > 0, else 0) or a linear
+ * model's value. */
 EM_API em_status em_linear_predict(em_val model, em_val features,
                                    double *out);
 
 /* A logistic model's probability of class 1, 1 / (1 + e^-m). EM_EINVAL
- * for a linear model. */
+ * for a linear model or a perceptron. */
 EM_API em_status em_linear_predict_probability(em_val model, em_val features,
                                                double *out);
 

@@ -1,9 +1,10 @@
-/* Logistic and linear regression: the losses and their gradients, the
- * model value (predict, save, load), and training. Batch mode is Spark's
- * classic loop: the weights broadcast each iteration, every partition sums
- * the gradients of its (sampled) points, treeReduce adds the partition
- * sums, and the driver takes one optimizer step on the mean gradient.
- * The averaging and ipm modes run parallel_sgd.c's local SGD instead.
+/* Logistic regression, linear regression and the perceptron: the losses
+ * and their gradients, the model value (predict, save, load), and
+ * training. Batch mode is Spark's classic loop: the weights broadcast each
+ * iteration, every partition sums the gradients of its (sampled) points,
+ * treeReduce adds the partition sums, and the driver takes one optimizer
+ * step on the mean gradient. The averaging and ipm modes run
+ * parallel_sgd.c's local SGD instead, hogwild hogwild.c's shared one.
  * docs/ml.md, "Linear models".
  */
 #include <errno.h>
@@ -46,12 +47,44 @@ static double dot(const double *w, em_val f)
     return s;
 }
 
+em_status em__lin_coef(em_linear_loss loss, double y, double m,
+                       double *loss_out, double *coef_out)
+{
+    double s = 2 * y - 1;
+
+    if (loss != EM_LOSS_SQUARED && y != 0 && y != 1)
+        return em__err(EM_EINVAL, "%s: label %g is not 0 or 1",
+                       loss == EM_LOSS_LOGISTIC ? "logistic regression"
+                                                : "perceptron",
+                       y);
+    switch (loss) {
+    case EM_LOSS_LOGISTIC:
+        /* log(1 + e^m) - y m, without overflow */
+        *loss_out += log1p(exp(-fabs(m))) + fmax(m, 0) - y * m;
+        *coef_out = 1 / (1 + exp(-m)) - y;
+        break;
+    case EM_LOSS_PERCEPTRON:
+        /* a point on the boundary counts as a mistake, so training from
+         * zero weights moves */
+        *loss_out += fmax(-s * m, 0);
+        *coef_out = s * m <= 0 ? -s : 0;
+        break;
+    default:
+        if (!isfinite(y))
+            return em__err(EM_EINVAL, "linear regression: label %g", y);
+        *loss_out += (m - y) * (m - y) / 2;
+        *coef_out = m - y;
+    }
+    return EM_OK;
+}
+
 em_status em_linear_loss_grad(em_linear_loss loss, const double *w,
                               size_t d, bool has_intercept, em_val point,
                               double *grad, double *loss_out)
 {
     double y, m, coef;
     em_val f;
+    em_status st;
 
     if (!em_val_is_pair(point) || !em_val_as_float(point.u.arr[0], &y) ||
         vec_dim(point.u.arr[1]) != (int64_t)d)
@@ -59,19 +92,8 @@ em_status em_linear_loss_grad(em_linear_loss loss, const double *w,
                        "of dimension %zu]", d);
     f = point.u.arr[1];
     m = dot(w, f) + (has_intercept ? w[d] : 0);
-    if (loss == EM_LOSS_LOGISTIC) {
-        if (y != 0 && y != 1)
-            return em__err(EM_EINVAL, "logistic regression: label %g is not "
-                           "0 or 1", y);
-        /* log(1 + e^m) - y m, without overflow */
-        *loss_out += log1p(exp(-fabs(m))) + fmax(m, 0) - y * m;
-        coef = 1 / (1 + exp(-m)) - y;
-    } else {
-        if (!isfinite(y))
-            return em__err(EM_EINVAL, "linear regression: label %g", y);
-        *loss_out += (m - y) * (m - y) / 2;
-        coef = m - y;
-    }
+    if ((st = em__lin_coef(loss, y, m, loss_out, &coef)) != EM_OK)
+        return st;
     if (grad == NULL)
         return EM_OK;
     if (f.type == EM_VEC)
@@ -99,11 +121,14 @@ static em_val map_get(em_val m, const char *name)
     return em_nil();
 }
 
+/* The models' kinds, indexed by em_linear_loss. */
+static const char *const kind_names[] = {"logistic", "linear", "perceptron"};
+
 em_status em_linear_model_parts(em_val model, em_linear_loss *loss_out,
                                 em_val *weights_out, double *intercept_out)
 {
     em_val kind, w, b;
-    bool is_log;
+    int loss = -1;
 
     if (model.type != EM_MAP)
         return em__err(EM_EFORMAT, "linear: a model is a map, not %s",
@@ -111,15 +136,15 @@ em_status em_linear_model_parts(em_val model, em_linear_loss *loss_out,
     kind = map_get(model, "kind");
     w = map_get(model, "weights");
     b = map_get(model, "intercept");
-    is_log = kind.type == EM_STR && kind.len == 8 &&
-             memcmp(kind.u.s, "logistic", 8) == 0;
-    if (!(is_log || (kind.type == EM_STR && kind.len == 6 &&
-                     memcmp(kind.u.s, "linear", 6) == 0)) ||
-        w.type != EM_VEC || b.type != EM_FLOAT)
+    for (int i = 0; i <= EM_LOSS_PERCEPTRON && kind.type == EM_STR; i++)
+        if (kind.len == strlen(kind_names[i]) &&
+            memcmp(kind.u.s, kind_names[i], kind.len) == 0)
+            loss = i;
+    if (loss < 0 || w.type != EM_VEC || b.type != EM_FLOAT)
         return em__err(EM_EFORMAT, "linear: not a model (kind, weights or "
                        "intercept missing)");
     if (loss_out != NULL)
-        *loss_out = is_log ? EM_LOSS_LOGISTIC : EM_LOSS_SQUARED;
+        *loss_out = (em_linear_loss)loss;
     if (weights_out != NULL)
         *weights_out = w;
     if (intercept_out != NULL)
@@ -164,8 +189,9 @@ em_status em_linear_predict_probability(em_val model, em_val features,
     em_status st = em_linear_model_parts(model, &loss, NULL, NULL);
 
     if (st == EM_OK && loss != EM_LOSS_LOGISTIC)
-        return em__err(EM_EINVAL, "linear regression gives no "
-                       "probability");
+        return em__err(EM_EINVAL, "%s gives no probability",
+                       loss == EM_LOSS_SQUARED ? "linear regression"
+                                               : "a perceptron");
     if (st == EM_OK)
         st = em_linear_margin(model, features, &m);
     if (st != EM_OK)
@@ -211,7 +237,7 @@ static em_status make_model(em_linear_loss loss, const double *w, size_t d,
     kv[3] = em_float(icpt ? w[d] : 0.0);
     kv[4] = em_cstr("loss");
     kv[6] = em_cstr("kind");
-    kv[7] = em_cstr(loss == EM_LOSS_LOGISTIC ? "logistic" : "linear");
+    kv[7] = em_cstr(kind_names[loss]);
     kv[8] = em_cstr("iterations");
     kv[9] = em_int(iters);
     return em_map_make(a, kv, 5, out);
@@ -311,15 +337,18 @@ typedef struct run {
     double *w, *prev;  /* dim each (mem.h) */
     double *hist;      /* loss per iteration (mem.h) */
     int iters;         /* iterations run */
+    double *avg;       /* opts.averaged: the sum of the weights after
+                          every step (mem.h, dim) */
+    double steps;      /* the steps in avg */
 } run;
 
-/* One job over the points with the weights broadcast: fn's partition
- * results summed into *out (in a). */
-static em_status run_round(run *r, em_fn_ptr fn, int iter, int epochs,
-                           em_arena *a, em_val *out)
+/* One job over the points with wv broadcast: fn's partition results
+ * combined by merge (treeReduce) into *out (in a). */
+static em_status run_round(run *r, em_fn_ptr fn, em_fn_ptr merge, em_val wv,
+                           int iter, int epochs, em_arena *a, em_val *out)
 {
     em_ctx *ctx = em_rdd_ctx(r->points);
-    em_broadcast *bc = em_ctx_broadcast(ctx, em_vec(r->w, r->dim));
+    em_broadcast *bc = em_ctx_broadcast(ctx, wv);
     double ov[5] = {r->oc.kind, r->oc.step, r->oc.schedule, r->oc.reg,
                     r->oc.reg_param};
     em_val env[EM__LIN_NENV], got;
@@ -336,10 +365,11 @@ static em_status run_round(run *r, em_fn_ptr fn, int iter, int epochs,
     env[EM__LIN_ITER] = em_int(iter);
     env[EM__LIN_EPOCHS] = em_int(epochs);
     env[EM__LIN_OPTIM] = em_vec(ov, 5);
+    env[EM__LIN_AVG] = em_bool(r->o.averaged);
     parts = em_rdd_map_partitions_with_index(
         r->points, em_fn_of(fn, em_array(env, EM__LIN_NENV)));
     st = parts == NULL ? EM_ENOMEM
-                       : em_rdd_tree_reduce(parts, EM_FN(em__lin_sum_op),
+                       : em_rdd_tree_reduce(parts, EM_FN(merge),
                                             r->o.tree_depth, a, &got);
     em_broadcast_destroy(bc);
     if (st == EM_OK)
@@ -352,6 +382,18 @@ static em_status sgd_partition(em_task *t, const em_val *env,
                                const em_val *args, size_t nargs, em_val *out)
 {
     return em__lin_local_sgd(t, env, &args[1], 1, out);
+}
+
+/* Adds scale times the sum sum of the weights after `steps` steps to the
+ * average over steps, when the model is that average. */
+static void add_to_average(run *r, const double *sum, double scale,
+                           double steps)
+{
+    if (!r->o.averaged)
+        return;
+    for (size_t i = 0; i < r->dim; i++)
+        r->avg[i] += scale * sum[i];
+    r->steps += steps;
 }
 
 static em_status train_batch(run *r, em_arena *tmp)
@@ -370,7 +412,8 @@ static em_status train_batch(run *r, em_arena *tmp)
     }
     while (r->iters < r->o.iterations) {
         int64_t n;
-        if ((st = run_round(r, grad_partition, r->iters + 1, 1, tmp,
+        if ((st = run_round(r, grad_partition, em__lin_sum_op,
+                            em_vec(r->w, r->dim), r->iters + 1, 1, tmp,
                             &got)) != EM_OK)
             break;
         n = got.u.arr[0].u.i;
@@ -381,6 +424,7 @@ static em_status train_batch(run *r, em_arena *tmp)
             g[i] = got.u.arr[2].u.vec[i] / (double)n;
         memcpy(r->prev, r->w, r->dim * sizeof(double));
         em_optim_step(opt, r->w, g);
+        add_to_average(r, r->w, 1, 1);
         if (r->o.convergence_tol >= 0 &&
             em_optim_converged(r->prev, r->w, r->dim, r->o.convergence_tol))
             break;
@@ -400,18 +444,64 @@ static em_status train_parallel(run *r, em_arena *tmp)
 
     for (int k = 1; k <= rounds; k++) {
         int64_t n;
-        if ((st = run_round(r, sgd_partition, k, epochs, tmp, &got)) !=
+        double steps = 0;
+        if ((st = run_round(r, sgd_partition, em__lin_sum_op,
+                            em_vec(r->w, r->dim), k, epochs, tmp, &got)) !=
             EM_OK)
             return st;
         if ((n = got.u.arr[0].u.i) == 0)
             return em__err(EM_EEMPTY, "linear: no training points");
-        for (int e = 0; e < epochs; e++)
+        for (int e = 0; e < epochs; e++) {
             r->hist[r->iters++] = got.u.arr[1].u.vec[e] /
                                   fmax(got.u.arr[2].u.vec[e], 1);
+            steps += got.u.arr[2].u.vec[e];
+        }
         for (size_t i = 0; i < r->dim; i++)
             r->w[i] = got.u.arr[3].u.vec[i] / (double)n;
+        add_to_average(r, got.u.arr[4].u.vec, 1, steps);
     }
     return EM_OK;
+}
+
+/* Hogwild: per iteration the weights are broadcast in a shared vector of
+ * em__lin_hogwild_len doubles that every task of a process steps in
+ * place; the processes' last weights are averaged, weighted by their
+ * steps. */
+static em_status train_hogwild(run *r, em_arena *tmp)
+{
+    size_t len = em__lin_hogwild_len(r->dim);
+    double *sh = em__mem_calloc(len, sizeof(double));
+    em_status st = EM_OK;
+    em_val got;
+
+    if (sh == NULL)
+        return EM_ENOMEM;
+    while (st == EM_OK && r->iters < r->o.iterations) {
+        double steps = 0, done = 0, loss = 0;
+        memcpy(sh, r->w, r->dim * sizeof(double));
+        if ((st = run_round(r, em__lin_hogwild, em__lin_hogwild_merge,
+                            em_vec(sh, len), r->iters + 1, 1, tmp, &got)) !=
+            EM_OK)
+            break;
+        for (uint32_t k = 0; k < got.len; k++) {
+            const em_val *e = got.u.arr[k].u.arr;
+            done += e[1].u.f;
+            steps += e[2].u.f;
+            loss += e[3].u.f;
+        }
+        r->hist[r->iters++] = steps > 0 ? loss / steps : NAN;
+        if (steps == 0)
+            continue;
+        memset(r->w, 0, r->dim * sizeof(double));
+        for (uint32_t k = 0; k < got.len; k++) {
+            const em_val *e = got.u.arr[k].u.arr;
+            for (size_t i = 0; i < r->dim; i++)
+                r->w[i] += e[1].u.f / done * e[4].u.vec[i];
+            add_to_average(r, e[5].u.vec, 1, e[1].u.f);
+        }
+    }
+    em__mem_free(sh, len * sizeof(double));
+    return st;
 }
 
 /* Fills the defaults of opts and checks them. */
@@ -432,7 +522,7 @@ static em_status fill_opts(const em_linear_opts *in, em_linear_opts *o)
         o->tree_depth = 2;
     if (o->iterations < 0 || o->tree_depth < 1 ||
         !(o->mini_batch_fraction > 0 && o->mini_batch_fraction <= 1) ||
-        (unsigned)o->mode > EM_LINEAR_IPM)
+        (unsigned)o->mode > EM_LINEAR_HOGWILD)
         return em__err(EM_EINVAL, "linear: iterations (%d) must be >= 1, "
                        "miniBatchFraction (%g) in (0, 1], the tree depth "
                        ">= 1 and the mode known", o->iterations,
@@ -469,7 +559,7 @@ em_status em_linear_train(em_rdd *points, em_linear_loss loss,
 
     if (points == NULL)
         return em__err(EM_EINVAL, "linear: no input RDD");
-    if ((unsigned)loss > EM_LOSS_SQUARED)
+    if ((unsigned)loss > EM_LOSS_PERCEPTRON)
         return em__err(EM_EINVAL, "linear: unknown loss %d", (int)loss);
     if ((st = fill_opts(opts, &r.o)) != EM_OK)
         return st;
@@ -488,18 +578,24 @@ em_status em_linear_train(em_rdd *points, em_linear_loss loss,
     r.w = em__mem_calloc(r.dim, sizeof(double));
     r.prev = em__mem_calloc(r.dim, sizeof(double));
     r.hist = em__mem_calloc((size_t)r.o.iterations, sizeof(double));
-    if (r.w == NULL || r.prev == NULL || r.hist == NULL)
+    r.avg = em__mem_calloc(r.dim, sizeof(double));
+    if (r.w == NULL || r.prev == NULL || r.hist == NULL || r.avg == NULL)
         st = EM_ENOMEM;
     else if (r.o.mode == EM_LINEAR_BATCH)
         st = train_batch(&r, tmp);
+    else if (r.o.mode == EM_LINEAR_HOGWILD)
+        st = train_hogwild(&r, tmp);
     else
         st = train_parallel(&r, tmp);
+    for (size_t i = 0; r.steps > 0 && i < r.dim; i++)
+        r.w[i] = r.avg[i] / r.steps;
     if (st == EM_OK)
         st = make_model(loss, r.w, d, r.o.intercept, r.hist, r.iters, a,
                         model_out);
     em__mem_free(r.w, r.dim * sizeof(double));
     em__mem_free(r.prev, r.dim * sizeof(double));
     em__mem_free(r.hist, (size_t)r.o.iterations * sizeof(double));
+    em__mem_free(r.avg, r.dim * sizeof(double));
 out_arena:
     em_arena_destroy(tmp);
     return st;

@@ -137,26 +137,35 @@ static double delta(em_optim *o, size_t i, double g, double eta)
     return 0;
 }
 
-void em_optim_step(em_optim *o, double *w, const double *g)
+double em__optim_tick(em_optim *o)
 {
     const em_optim_conf *c = &o->conf;
-    double eta, gi, shrink;
 
     o->t++;
-    eta = c->schedule == EM_SCHEDULE_CONSTANT ? c->step
-                                              : c->step / sqrt((double)o->t);
-    shrink = eta * c->reg_param;
-    for (size_t i = 0; i < o->dim; i++) {
-        bool is_reg = i < o->reg_dim;
-        gi = g[i];
-        if (is_reg && c->reg == EM_REG_L2)
-            gi += c->reg_param * w[i];
-        w[i] -= delta(o, i, gi, eta);
-        if (is_reg && c->reg == EM_REG_L1)
-            w[i] = w[i] > shrink    ? w[i] - shrink
-                   : w[i] < -shrink ? w[i] + shrink
-                                    : 0.0;
-    }
+    return c->schedule == EM_SCHEDULE_CONSTANT ? c->step
+                                               : c->step / sqrt((double)o->t);
+}
+
+double em__optim_coord(em_optim *o, size_t i, double w, double g, double eta)
+{
+    const em_optim_conf *c = &o->conf;
+    bool is_reg = i < o->reg_dim;
+    double shrink = eta * c->reg_param;
+
+    if (is_reg && c->reg == EM_REG_L2)
+        g += c->reg_param * w;
+    w -= delta(o, i, g, eta);
+    if (is_reg && c->reg == EM_REG_L1)
+        w = w > shrink ? w - shrink : w < -shrink ? w + shrink : 0.0;
+    return w;
+}
+
+void em_optim_step(em_optim *o, double *w, const double *g)
+{
+    double eta = em__optim_tick(o);
+
+    for (size_t i = 0; i < o->dim; i++)
+        w[i] = em__optim_coord(o, i, w[i], g[i], eta);
 }
 
 em_status em_optim_to_val(const em_optim *o, em_arena *a, em_val *out)

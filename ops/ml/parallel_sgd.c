@@ -1,7 +1,9 @@
 /* Parallel SGD by model averaging: each partition runs per-point SGD over
  * its shard with the shared optimizer (Zinkevich et al.'s averaging: all
  * epochs, one average; McDonald et al.'s iterative parameter mixing: one
- * epoch, averaged every round). docs/ml.md, "Linear models".
+ * epoch, averaged every round), summing its weights after every step when
+ * the model is the average over steps (the averaged perceptron).
+ * docs/ml.md, "Linear models".
  */
 #include <math.h>
 #include <string.h>
@@ -68,26 +70,27 @@ static em_optim_conf env_conf(em_val v)
     return c;
 }
 
-/* An optimizer whose clock starts at t0 steps (so a round continues the
- * step / sqrt(t) schedule of the rounds before it). */
-static em_optim *optim_at(const em_optim_conf *c, size_t dim, size_t reg_dim,
-                          int64_t t0, em_arena *a)
+em_optim *em__lin_optim_at(const em_val *env, size_t dim, int64_t t0,
+                           em_arena *a)
 {
+    em_optim_conf c = env_conf(env[EM__LIN_OPTIM]);
     em_val st, *it = em_array_make(a, 4, &st);
 
     if (it == NULL || em_vec_make(a, dim, &it[2]) == NULL ||
         em_vec_make(a, dim, &it[3]) == NULL)
         return NULL;
-    it[0] = em_int(c->kind);
+    it[0] = em_int(c.kind);
     it[1] = em_int(t0);
-    return em_optim_from_val(c, reg_dim, st);
+    return em_optim_from_val(&c, dim - (env[EM__LIN_ICPT].u.b ? 1 : 0), st);
 }
 
-/* The epochs of one shard: updates w, adds to the loss and count sums. */
+/* The epochs of one shard: updates w, adds to the loss and count sums
+ * and, when averaging the steps, the weights after every step to avg. */
 static em_status run_epochs(em_task *t, const em_val *e, em_val recs,
                             double *w, size_t dim, em_optim *o, double *ls,
-                            double *cs)
+                            double *cs, double *avg)
 {
+    bool is_avg = e[EM__LIN_AVG].u.b;
     em_linear_loss loss = (em_linear_loss)e[EM__LIN_LOSS].u.i;
     bool icpt = e[EM__LIN_ICPT].u.b;
     size_t d = dim - (icpt ? 1 : 0);
@@ -110,6 +113,8 @@ static em_status run_epochs(em_task *t, const em_val *e, em_val recs,
             }
             cs[ep] += 1;
             em_optim_step(o, w, g);
+            for (size_t j = 0; is_avg && j < dim; j++)
+                avg[j] += w[j];
         }
     }
     em__mem_free(g, dim * sizeof(double));
@@ -122,27 +127,27 @@ em_status em__lin_local_sgd(em_task *t, const em_val *env,
     const em_val *e = env->u.arr;
     em_arena *a = em_task_arena(t);
     em_val wv, res, *r, *cell = em_array_make(a, 1, out);
-    em_optim_conf c = env_conf(e[EM__LIN_OPTIM]);
     size_t dim, epochs = (size_t)e[EM__LIN_EPOCHS].u.i;
-    double *w, *ls, *cs;
+    double *w, *ls, *cs, *avg;
     em_optim *o;
     em_status st;
 
-    if (cell == NULL || (r = em_array_make(a, 4, &res)) == NULL)
+    if (cell == NULL || (r = em_array_make(a, 5, &res)) == NULL)
         return EM_ENOMEM;
     if ((st = em_task_broadcast(t, e[EM__LIN_W], &wv)) != EM_OK)
         return st;
     dim = wv.len;
     if ((w = em_vec_make(a, dim, &r[3])) == NULL ||
         (ls = em_vec_make(a, epochs, &r[1])) == NULL ||
-        (cs = em_vec_make(a, epochs, &r[2])) == NULL)
+        (cs = em_vec_make(a, epochs, &r[2])) == NULL ||
+        (avg = em_vec_make(a, dim, &r[4])) == NULL)
         return EM_ENOMEM;
     memcpy(w, wv.u.vec, dim * sizeof(double));
-    o = optim_at(&c, dim, dim - (e[EM__LIN_ICPT].u.b ? 1 : 0),
-                 (e[EM__LIN_ITER].u.i - 1) * (int64_t)args[0].len, a);
+    o = em__lin_optim_at(e, dim,
+                         (e[EM__LIN_ITER].u.i - 1) * (int64_t)args[0].len, a);
     if (o == NULL)
         return em__lin_fail_last(t);
-    st = run_epochs(t, e, args[0], w, dim, o, ls, cs);
+    st = run_epochs(t, e, args[0], w, dim, o, ls, cs, avg);
     em_optim_destroy(o);
     if (st != EM_OK)
         return st;
