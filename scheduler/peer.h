@@ -55,10 +55,27 @@ em_status em__peer_call(em_ctx *ctx, const char *addr, int service,
                         em_val req, em_arena *a, em_val *reply,
                         int timeout_ms);
 
+/* Closes the connections kept for later calls (they reopen on demand). */
+void em__peer_drop_idle(void);
+
 /* Bytes of requests this process has sent to other processes through
  * em__peer_call (encoded frames; direct calls in the same process count
  * their encoded size too, so local and pool figures compare). */
 uint64_t em__peer_bytes_sent(void);
+
+struct em__loop;
+struct em__secret;
+
+/* Executor side, at start-up (the loop not running yet, or on its
+ * thread): listens on host, port 0, on loop l, for requests authenticated
+ * with key, which also authenticates this process's own calls; the
+ * address becomes em__peer_self's. EM_EIO when it cannot listen. */
+em_status em__peer_listen(struct em__loop *l, const char *host,
+                          const struct em__secret *key);
+
+/* Driver side, at start-up: the key of the driver's own calls to
+ * executors (kept when one is set already). */
+void em__peer_set_key(const struct em__secret *key);
 
 /* Driver side: the peer addresses of the live executors, in the order of
  * their executor ids, as an array of strings in `a`; ["local"] in local

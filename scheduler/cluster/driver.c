@@ -16,6 +16,7 @@
 #include "scheduler/ctx.h"
 #include "scheduler/exec.h"
 #include "scheduler/lineage.h"
+#include "scheduler/peer.h"
 #include "scheduler/net/client.h"
 #include "scheduler/net/frame.h"
 #include "scheduler/net/net.h"
@@ -52,6 +53,7 @@ typedef struct dexec {
     int id;
     char worker[256];
     char block[300];       /* its worker's block server, host:port */
+    char peer[300];        /* its peer endpoint (scheduler/peer.h), or "" */
     int cores, running;
     int64_t last_beat_ms;
     int *stages;           /* ids of the stages it was sent */
@@ -125,6 +127,11 @@ typedef struct driver {
     size_t nbholders, bholders_cap;
     unsigned brr;          /* rotates the choice of broadcast holders */
     int expected_execs;    /* executors the master is starting for us */
+    struct {               /* em__peer_on_lost's callbacks, under lock */
+        void (*fn)(void *arg, const char *addr);
+        void *arg;
+    } on_lost[8];
+    int non_lost;
 } driver;
 
 static int64_t now_ms(void)
@@ -496,6 +503,23 @@ static void on_result(driver *d, dexec *e, em_val body)
 
 /* ---- executors (loop thread) ---- */
 
+/* Tells em__peer_on_lost's callbacks that the peer at addr is gone. */
+static void peer_lost(driver *d, const char *addr)
+{
+    int n;
+    struct {
+        void (*fn)(void *arg, const char *addr);
+        void *arg;
+    } calls[8];
+
+    pthread_mutex_lock(&d->lock);
+    n = d->non_lost;
+    memcpy(calls, d->on_lost, sizeof(calls));
+    pthread_mutex_unlock(&d->lock);
+    for (int i = 0; i < n; i++)
+        calls[i].fn(calls[i].arg, addr);
+}
+
 static void exec_lost(driver *d, dexec *e, const char *reason)
 {
     dexec **pp;
@@ -505,11 +529,13 @@ static void exec_lost(driver *d, dexec *e, const char *reason)
         ;
     if (*pp == NULL)
         return;
-    *pp = e->next;
     pthread_mutex_lock(&d->lock);
+    *pp = e->next;
     d->nexecs--;
     d->cores -= e->cores;
     pthread_mutex_unlock(&d->lock);
+    if (e->peer[0] != '\0')
+        peer_lost(d, e->peer);
     snprintf(why, sizeof(why), "executor %d on worker %s was lost: %s",
              e->id, e->worker, reason);
     bloc_drop(d, e->id, NULL);
@@ -554,10 +580,12 @@ static em_status on_exec_hello(driver *d, em__conn *c, em_val body)
     e->id = (int)id;
     e->cores = (int)cores;
     e->last_beat_ms = now_ms();
-    e->next = d->execs;
-    d->execs = e;
+    em__msg_str(EM__MSG_EXEC_HELLO, body, "peer", e->peer,
+                sizeof(e->peer)); /* absent: an executor without one */
     em__conn_set_data(c, e);
     pthread_mutex_lock(&d->lock);
+    e->next = d->execs;
+    d->execs = e;
     d->nexecs++;
     d->cores += e->cores;
     pthread_cond_broadcast(&d->cond);
@@ -1067,6 +1095,7 @@ em_status em__driver_start(em_ctx *ctx, const char *url)
                                 &d->master_port)) != EM_OK ||
         (st = em__secret_load(NULL, false, &d->key)) != EM_OK)
         goto out_fail;
+    em__peer_set_key(&d->key);
     n = readlink("/proc/self/exe", d->exe, sizeof(d->exe) - 1);
     if (n <= 0) {
         st = em__err(EM_EIO, "cannot find the driver's own program");
@@ -1204,4 +1233,50 @@ int em__driver_cores(em_ctx *ctx)
     n = d->cores;
     pthread_mutex_unlock(&d->lock);
     return n;
+}
+
+em_status em__driver_peers(em_ctx *ctx, em_arena *a, em_val *out)
+{
+    driver *d = ctx->exec;
+    em_val *it;
+    int n = 0, k = 0, last = -1;
+
+    pthread_mutex_lock(&d->lock);
+    for (dexec *e = d->execs; e != NULL; e = e->next)
+        n += e->peer[0] != '\0';
+    if ((it = em_array_make(a, (size_t)n, out)) == NULL) {
+        pthread_mutex_unlock(&d->lock);
+        return EM_ENOMEM;
+    }
+    while (k < n) { /* in the order of executor ids */
+        dexec *next = NULL;
+        for (dexec *e = d->execs; e != NULL; e = e->next)
+            if (e->peer[0] != '\0' && e->id > last &&
+                (next == NULL || e->id < next->id))
+                next = e;
+        it[k++] = em_cstr(next->peer);
+        last = next->id;
+    }
+    pthread_mutex_unlock(&d->lock);
+    /* the strings must outlive the executors: copy them into a */
+    return em_val_copy(a, *out, out);
+}
+
+void em__driver_on_lost(em_ctx *ctx, void (*fn)(void *arg, const char *addr),
+                        void *arg, bool add)
+{
+    driver *d = ctx->exec;
+    int k = 0;
+
+    pthread_mutex_lock(&d->lock);
+    for (int i = 0; i < d->non_lost; i++)
+        if (d->on_lost[i].fn != fn || d->on_lost[i].arg != arg)
+            d->on_lost[k++] = d->on_lost[i];
+    d->non_lost = k;
+    if (add && k < (int)(sizeof(d->on_lost) / sizeof(d->on_lost[0]))) {
+        d->on_lost[k].fn = fn;
+        d->on_lost[k].arg = arg;
+        d->non_lost++;
+    }
+    pthread_mutex_unlock(&d->lock);
 }

@@ -8,6 +8,8 @@
 #ifndef EMBER_SCHEDULER_CLUSTER_DRIVER_H
 #define EMBER_SCHEDULER_CLUSTER_DRIVER_H
 
+#include <stdbool.h>
+
 #include "ember.h"
 
 /* Connects ctx to the pool at url (ember://HOST:PORT) and sets its stage
@@ -30,5 +32,17 @@ void em__driver_unpersist(em_ctx *ctx, int rdd);
 
 /* Cores of the executors registered now. */
 int em__driver_cores(em_ctx *ctx);
+
+/* The peer addresses of the live executors that have one, in the order
+ * of their executor ids, as an array of strings in a (em__peer_members).
+ * Any thread. */
+em_status em__driver_peers(em_ctx *ctx, em_arena *a, em_val *out);
+
+/* Adds (or removes) fn(arg, addr), called on the driver's loop thread
+ * when the executor whose peer address is addr is lost
+ * (em__peer_on_lost). At most 8 callbacks; more are ignored. Any
+ * thread. */
+void em__driver_on_lost(em_ctx *ctx, void (*fn)(void *arg, const char *addr),
+                        void *arg, bool add);
 
 #endif /* EMBER_SCHEDULER_CLUSTER_DRIVER_H */

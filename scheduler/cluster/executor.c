@@ -19,6 +19,7 @@
 #include "scheduler/ctx.h"
 #include "scheduler/exec.h"
 #include "scheduler/lineage.h"
+#include "scheduler/peer.h"
 #include "scheduler/net/client.h"
 #include "scheduler/net/frame.h"
 #include "scheduler/net/net.h"
@@ -581,6 +582,8 @@ static void on_open(em__conn *c, void *ud)
     em__msg_put(&m, "block", em_cstr(e->block));
     em__msg_put(&m, "cores", em_int(e->cores));
     em__msg_put(&m, "pid", em_int(getpid()));
+    if (em__peer_self(e->ctx) != NULL)
+        em__msg_put(&m, "peer", em_cstr(em__peer_self(e->ctx)));
     if (a != NULL && em__msg_done(&m, a, &body) == EM_OK)
         em__conn_send(c, EM__MSG_EXEC_HELLO, body);
     em__arena_destroy(a);
@@ -644,6 +647,19 @@ static void copy_env(const char *name, char *buf, size_t cap)
     snprintf(buf, cap, "%s", s ? s : "");
 }
 
+/* Opens the peer endpoint (scheduler/peer.h) on the host of this
+ * worker's block server, the address the pool reaches the worker at. */
+static em_status start_peer(executor *e)
+{
+    char host[256];
+    int port;
+    em_status st;
+
+    if ((st = em__hostport_split(e->block, host, sizeof(host), &port)))
+        return st;
+    return em__peer_listen(e->loop, host, &e->key);
+}
+
 /* Runs the executor; returns the process's exit status. Messages go to
  * stderr, which the worker keeps in the executor's directory. */
 static int executor_main(void)
@@ -690,6 +706,9 @@ static int executor_main(void)
     }
     e.ctx->fetcher = &remote_fetcher;
     e.ctx->fetch_broadcast = fetch_broadcast;
+    if (start_peer(&e) != EM_OK) /* collectives need it; the rest not */
+        fprintf(stderr, "ember executor %d: %s\n", e.exec_id,
+                em_last_error());
     for (int i = 0; i < e.cores; i++)
         if (pthread_create(&e.threads[e.nthreads], NULL, task_thread, &e) ==
             0)

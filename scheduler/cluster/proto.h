@@ -13,6 +13,8 @@
  *   master  -> driver   WORKER_LOST
  *   executor-> driver   EXEC_HELLO, EXEC_HEARTBEAT, RESULT
  *   driver  -> executor STAGE, TASK, STAGE_DONE
+ *   executor-> executor PEER (reply PEER_REPLY): collectives, parameter
+ *                       server shards (also from a driver's threads)
  *   worker  -> driver   GET_BINARY (reply BINARY)
  *   executor-> driver   GET_BROADCAST (reply BROADCAST or ERROR)
  *   executor-> worker   FETCH (reply BLOCK or ERROR): shuffle blocks
@@ -72,7 +74,10 @@ enum {
     /* executor -> driver */
     EM__MSG_EXEC_HELLO = 30,    /* app: str, exec: int, worker: str,
                                    block: str ("host:port" of its worker's
-                                   block server), cores: int, pid: int */
+                                   block server), cores: int, pid: int,
+                                   peer: str ("host:port" of its peer
+                                   endpoint, scheduler/peer.h; absent when
+                                   it has none) */
     EM__MSG_EXEC_HEARTBEAT = 31, /* (empty) */
     EM__MSG_RESULT = 32,        /* stage: int, index: int, attempt: int,
                                    result: the value of scheduler/exec.h,
@@ -116,6 +121,15 @@ enum {
                                    kept by the worker as
                                    WORK_DIR/APP/replicas/rdd-RDD-PART */
     EM__MSG_STORED = 47,        /* (empty) */
+
+    /* between an application's processes (scheduler/peer.h): any number
+       of requests in a row on a connection, each answered before the
+       next is sent */
+    EM__MSG_PEER = 70,          /* service: int, req: any value ->
+                                   PEER_REPLY */
+    EM__MSG_PEER_REPLY = 71,    /* status: int (0 or a negative em_status),
+                                   message: str (when status is not 0),
+                                   reply: any value */
 
     /* client -> master: submitted drivers (ember submit, jobs, logs,
        kill). A client connection carries any number of these in a row,

@@ -280,15 +280,27 @@ void em__sclient_set_max_frame(em__sclient *c, size_t max_frame_bytes)
 em_status em__sclient_send(em__sclient *c, int type, em_val body)
 {
     em__buf b = EM__BUF_INIT;
-    em__sigpipe_guard g;
     em_status st;
-    int rc;
 
     if (c->is_broken)
         return em__err(EM_ESTATE, "connection to %s is broken", c->peer);
     if ((st = em__frame_encode(&b, type, body, c->max_frame)) != EM_OK) {
         em__buf_fini(&b);
         return st;
+    }
+    return em__sclient_send_encoded(c, &b);
+}
+
+em_status em__sclient_send_encoded(em__sclient *c, em__buf *frame)
+{
+    em__buf b = *frame;
+    em__sigpipe_guard g;
+    int rc;
+
+    *frame = (em__buf)EM__BUF_INIT;
+    if (c->is_broken) {
+        em__buf_fini(&b);
+        return em__err(EM_ESTATE, "connection to %s is broken", c->peer);
     }
     em__net_sigpipe_block(&g);
     rc = write_some(c, b.data, b.len);

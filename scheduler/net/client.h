@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "ember/val.h"
+#include "runtime/buf.h"
 #include "secret.h"
 
 typedef struct em__sclient em__sclient;
@@ -34,6 +35,11 @@ void em__sclient_set_max_frame(em__sclient *c, size_t max_frame_bytes);
  * over the frame limit, EM_ETIMEOUT, EM_EIO (the connection is then
  * unusable: every later call fails with EM_ESTATE). */
 em_status em__sclient_send(em__sclient *c, int type, em_val body);
+
+/* As em__sclient_send for a frame already encoded with em__frame_encode
+ * (so that the caller knows its size). Takes *frame's content in every
+ * case and leaves *frame empty. */
+em_status em__sclient_send_encoded(em__sclient *c, em__buf *frame);
 
 /* Waits at most timeout_ms (< 0: no limit; 0: only what has arrived) for
  * the next frame and decodes it into `a`. EM_ETIMEOUT when none came in
