@@ -1,11 +1,14 @@
-/* Logistic regression on real data: scikit-learn's breast cancer set
- * (569 x 30, standardized), fetched by scripts/fetch-data.sh. The batch
+/* Linear models on real data: scikit-learn's breast cancer set (569 x
+ * 30, standardized), fetched by scripts/fetch-data.sh. The batch logistic
  * model with the objective of scikit-learn's LogisticRegression (L2, C =
  * 1: regParam 1 / n, intercept free) must reach its training accuracy
  * within 1 point (tests/integration/ref_logreg.py computes it); every mode
  * with every optimizer must converge (the loss falls; the final loss is
- * printed). Skips, saying why, when the data or scikit-learn cannot be
- * had.
+ * printed), hogwild included. The averaged perceptron on one shard equals
+ * a naive sequential one written here, and in every mode its training
+ * accuracy is within 2 points of scikit-learn's Perceptron
+ * (ref_perceptron.py). Skips, saying why, when the data or scikit-learn
+ * cannot be had.
  */
 #include <math.h>
 #include <stdio.h>
@@ -88,20 +91,18 @@ static em_val hist_of(em_val model)
     return em_nil();
 }
 
-static void test_ml_logreg_breast_cancer(void **state)
+/* The breast cancer CSV's path in csv and the training accuracy that
+ * tests/integration/`ref` prints for it in *want; skips the test, saying
+ * why, when either cannot be had. */
+static void fetch_reference(const char *ref, char *csv, size_t cap,
+                            double *want)
 {
-    char root[512], cmd[2400], csv[1024], line[256];
-    double want = -1, got;
-    em_ctx *ctx;
-    em_arena *a;
-    em_val raw, model, *pts;
-    em_rdd *rdd;
-    em_ml_load_opts lo = {.label_col = -1, .skip_header = 1};
+    char root[512], cmd[2400], line[256];
 
     repo_root(root, sizeof(root));
     snprintf(cmd, sizeof(cmd), "'%s/scripts/fetch-data.sh' breast-cancer "
              "2>/dev/null", root);
-    if (!run_line(cmd, csv, sizeof(csv))) {
+    if (!run_line(cmd, csv, cap)) {
         print_message("SKIP: cannot fetch the breast cancer set "
                       "(scripts/fetch-data.sh breast-cancer failed)\n");
         skip();
@@ -111,35 +112,59 @@ static void test_ml_logreg_breast_cancer(void **state)
              "install -y -q --no-install-recommends python3-sklearn || "
              "sudo -n apt-get install -y -q --no-install-recommends "
              "python3-sklearn; } >/dev/null 2>&1; /usr/bin/python3 "
-             "'%s/tests/integration/ref_logreg.py' '%s'", root, csv);
+             "'%s/tests/integration/%s' '%s'", root, ref, csv);
     if (!run_line(cmd, line, sizeof(line)) ||
-        sscanf(line, "accuracy\t%lf", &want) != 1) {
+        sscanf(line, "accuracy\t%lf", want) != 1) {
         print_message("SKIP: scikit-learn (python3-sklearn) is not "
                       "available and cannot be installed\n");
         skip();
     }
-    ctx = em_test_ctx("local[2]");
-    a = em_arena_create();
-    rdd = em_ml_load_csv(em_ctx_text_file(ctx, csv, 2), &lo);
+}
+
+/* The set's points standardized, in a (*n of them). */
+static em_val *load_points(em_ctx *ctx, const char *csv, em_arena *a,
+                           uint32_t *n)
+{
+    em_ml_load_opts lo = {.label_col = -1, .skip_header = 1};
+    em_rdd *rdd = em_ml_load_csv(em_ctx_text_file(ctx, csv, 2), &lo);
+    em_val raw;
+
     EM_CHECK(em_rdd_collect(rdd, a, &raw));
     assert_int_equal(raw.len, 569);
-    pts = standardize(raw, a);
-    rdd = em_ctx_parallelize(ctx, pts, raw.len, 4);
+    *n = raw.len;
+    return standardize(raw, a);
+}
+
+static void test_ml_logreg_breast_cancer(void **state)
+{
+    char csv[1024];
+    double want = -1, got;
+    em_ctx *ctx;
+    em_arena *a;
+    em_val model, *pts;
+    uint32_t n;
+    em_rdd *rdd;
+
+    fetch_reference("ref_logreg.py", csv, sizeof(csv), &want);
+    ctx = em_test_ctx("local[2]");
+    a = em_arena_create();
+    pts = load_points(ctx, csv, a, &n);
+    rdd = em_ctx_parallelize(ctx, pts, n, 4);
     EM_CHECK(em_rdd_cache(rdd));
     {
         em_linear_opts o = {.iterations = 500, .step = 0.1,
-                            .reg_param = 1.0 / raw.len,
+                            .reg_param = 1.0 / n,
                             .reg_type = EM_REG_L2, .intercept = true,
                             .optimizer = EM_OPTIM_ADAM,
                             .schedule = EM_SCHEDULE_CONSTANT,
                             .convergence_tol = 1e-7};
         EM_CHECK(em_linear_train(rdd, EM_LOSS_LOGISTIC, &o, a, &model));
-        got = accuracy(model, pts, raw.len);
+        got = accuracy(model, pts, n);
         print_message("batch adam: accuracy %.4f, scikit-learn's %.4f\n",
                       got, want);
         assert_true(fabs(got - want) <= 0.01);
     }
-    for (int mode = 0; mode <= EM_LINEAR_IPM; mode++)
+    for (int mode = 0; mode <= EM_LINEAR_HOGWILD; mode++)
         for (int k = 0; k <= EM_OPTIM_ADAM; k++) {
             em_linear_opts o = {.iterations = mode == 0 ? 100 : 10,
                                 .step = mode == 0 ? 1.0 : 0.1,
@@ -149,7 +174,7 @@ static void test_ml_logreg_breast_cancer(void **state)
             em_val h;
             EM_CHECK(em_linear_train(rdd, EM_LOSS_LOGISTIC, &o, a, &model));
             h = hist_of(model);
-            got = accuracy(model, pts, raw.len);
+            got = accuracy(model, pts, n);
             print_message("mode %d %-8s loss %.4f -> %.4f, accuracy %.4f\n",
                           mode, em_optim_kind_name((em_optim_kind)k),
                           h.u.vec[0], h.u.vec[h.len - 1], got);
@@ -160,10 +185,74 @@ static void test_ml_logreg_breast_cancer(void **state)
     em_ctx_destroy(ctx);
 }
 
+/* The naive sequential averaged perceptron (step 1, intercept last in
+ * avg): the mean of the weights after every point of `epochs` passes. */
+static void naive_perceptron(const em_val *pts, uint32_t n, int epochs,
+                             double *avg)
+{
+    enum { D = 30 };
+    double w[D + 1] = {0};
+
+    memset(avg, 0, (D + 1) * sizeof(double));
+    for (int e = 0; e < epochs; e++)
+        for (uint32_t i = 0; i < n; i++) {
+            const double *x = pts[i].u.arr[1].u.vec;
+            double s = 2 * pts[i].u.arr[0].u.f - 1, m = w[D];
+            for (int j = 0; j < D; j++)
+                m += w[j] * x[j];
+            for (int j = 0; j < D && s * m <= 0; j++)
+                w[j] += s * x[j];
+            w[D] += s * m <= 0 ? s : 0;
+            for (int j = 0; j <= D; j++)
+                avg[j] += w[j] / ((double)n * epochs);
+        }
+}
+
+static void test_ml_logreg_perceptron(void **state)
+{
+    char csv[1024];
+    double want = -1, got, avg[31], b;
+    em_ctx *ctx;
+    em_arena *a;
+    em_val model, w, *pts;
+    uint32_t n;
+
+    fetch_reference("ref_perceptron.py", csv, sizeof(csv), &want);
+    ctx = em_test_ctx("local[2]");
+    a = em_arena_create();
+    pts = load_points(ctx, csv, a, &n);
+    naive_perceptron(pts, n, 10, avg);
+    for (int mode = 0; mode <= EM_LINEAR_HOGWILD; mode++)
+        for (int parts = 1; parts <= 4; parts += 3) {
+            em_linear_opts o = {.iterations = mode == 0 ? 100 : 10,
+                                .step = 1, .intercept = true,
+                                .schedule = EM_SCHEDULE_CONSTANT,
+                                .averaged = true, .convergence_tol = -1,
+                                .mode = (em_linear_mode)mode};
+            EM_CHECK(em_linear_train(em_ctx_parallelize(ctx, pts, n, parts),
+                                     EM_LOSS_PERCEPTRON, &o, a, &model));
+            got = accuracy(model, pts, n);
+            print_message("perceptron mode %d, %d shards: accuracy %.4f, "
+                          "scikit-learn's %.4f\n", mode, parts, got, want);
+            assert_true(fabs(got - want) <= 0.02);
+            if (mode == EM_LINEAR_BATCH || parts > 1)
+                continue;
+            /* hogwild too: a single task runs alone */
+            EM_CHECK(em_linear_model_parts(model, NULL, &w, &b));
+            for (int j = 0; j < 30; j++)
+                assert_true(fabs(w.u.vec[j] - avg[j]) <=
+                            1e-9 * fmax(1, fabs(avg[j])));
+            assert_true(fabs(b - avg[30]) <= 1e-9 * fmax(1, fabs(avg[30])));
+        }
+    em_arena_destroy(a);
+    em_ctx_destroy(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         EM_TEST(test_ml_logreg_breast_cancer),
+        EM_TEST(test_ml_logreg_perceptron),
     };
     return cmocka_run_group_tests_name("ml_logreg", tests, NULL, NULL);
 }
