@@ -11,19 +11,9 @@
 # fetched.
 set -euo pipefail
 build=$1
-here=$(cd "$(dirname "$0")" && pwd)
+. "$(dirname "$0")/ml_lib.sh"
 ex=$build/examples
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 export LC_ALL=C
-
-skip() { echo "SKIP: $*"; exit 0; }
-fetch() { # variable, data set
-    local path
-    path=$("$here/../../scripts/fetch-data.sh" "$2" 2>"$tmp/fetch") ||
-        skip "cannot fetch $2: $(tail -n 1 "$tmp/fetch")"
-    printf -v "$1" '%s' "$path"
-}
 
 fail=0
 # run with the options before the paths: ARGS... -- PATHS...

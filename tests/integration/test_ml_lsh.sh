@@ -9,25 +9,11 @@
 # scikit-learn cannot be installed.
 set -euo pipefail
 build=$1
-here=$(cd "$(dirname "$0")" && pwd)
+. "$(dirname "$0")/ml_lib.sh"
 lsh=$build/examples/lsh_neighbors
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 
-skip() { echo "SKIP: $*"; exit 0; }
-
-if ! digits=$("$here/../../scripts/fetch-data.sh" digits 2>"$tmp/fetch"); then
-    skip "cannot fetch the digits: $(tail -n 1 "$tmp/fetch")"
-fi
-py=/usr/bin/python3
-if ! "$py" -c 'import sklearn' 2>/dev/null; then
-    sudo=
-    [[ $(id -u) == 0 ]] || sudo="sudo -n"
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q \
-        --no-install-recommends python3-sklearn >"$tmp/apt" 2>&1 || true
-    "$py" -c 'import sklearn' 2>/dev/null ||
-        skip "python3-sklearn cannot be installed: $(tail -n 1 "$tmp/apt")"
-fi
+fetch digits digits
+need_python 'import sklearn' python3-sklearn
 
 fail=0
 for master in 'local[1]' 'local[2]' 'local[7]'; do

@@ -8,26 +8,11 @@
 # why, when the ratings cannot be fetched or numpy cannot be installed.
 set -euo pipefail
 build=$1
-here=$(cd "$(dirname "$0")" && pwd)
+. "$(dirname "$0")/ml_lib.sh"
 als=$build/examples/als
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 
-skip() { echo "SKIP: $*"; exit 0; }
-
-if ! ratings=$("$here/../../scripts/fetch-data.sh" movielens \
-    2>"$tmp/fetch"); then
-    skip "cannot fetch MovieLens: $(tail -n 1 "$tmp/fetch")"
-fi
-py=/usr/bin/python3
-if ! "$py" -c 'import numpy' 2>/dev/null; then
-    sudo=
-    [[ $(id -u) == 0 ]] || sudo="sudo -n"
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q \
-        --no-install-recommends python3-numpy >"$tmp/apt" 2>&1 || true
-    "$py" -c 'import numpy' 2>/dev/null ||
-        skip "python3-numpy cannot be installed: $(tail -n 1 "$tmp/apt")"
-fi
+fetch ratings movielens
+need_python 'import numpy' python3-numpy
 
 rank=10 lambda=0.1 iterations=10
 field() { awk -F '\t' -v k="$1" '$1 == k { print $2 }' "$2"; }

@@ -7,26 +7,11 @@
 # the graph cannot be fetched or networkx cannot be installed.
 set -euo pipefail
 build=$1
-here=$(cd "$(dirname "$0")" && pwd)
+. "$(dirname "$0")/ml_lib.sh"
 pr=$build/examples/pagerank
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 
-skip() { echo "SKIP: $*"; exit 0; }
-
-if ! graph=$("$here/../../scripts/fetch-data.sh" wormnet 2>"$tmp/fetch"); then
-    skip "cannot fetch WormNet: $(tail -n 1 "$tmp/fetch")"
-fi
-py=/usr/bin/python3
-if ! "$py" -c 'import networkx, scipy' 2>/dev/null; then
-    sudo=
-    [[ $(id -u) == 0 ]] || sudo="sudo -n"
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q \
-        --no-install-recommends python3-networkx python3-scipy \
-        >"$tmp/apt" 2>&1 || true
-    "$py" -c 'import networkx, scipy' 2>/dev/null ||
-        skip "python3-networkx cannot be installed: $(tail -n 1 "$tmp/apt")"
-fi
+fetch graph wormnet
+need_python 'import networkx, scipy' python3-networkx python3-scipy
 
 fail=0
 for master in 'local[1]' 'local[2]' 'local[7]'; do
