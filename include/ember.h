@@ -106,6 +106,10 @@ typedef struct em_conf {
     int default_parallelism; /* 0: the number of threads */
     const char *local_dir;  /* scratch files; NULL: $TMPDIR or /tmp */
     int progress;           /* 1 on, 0 auto (stderr is a terminal), -1 off */
+    int gpu;                /* ember.gpu: 1 runs the learning library's
+                               dense arithmetic on each executor's GPU
+                               when it has one, -1 never; 0: $EMBER_GPU
+                               ("1" on), else off (include/ember/gpu.h) */
 } em_conf;
 
 /* Creates a context. conf may be NULL for all defaults. Returns NULL on
@@ -128,6 +132,19 @@ EM_API int em_ctx_default_parallelism(const em_ctx *ctx);
 
 /* The number of task threads of a local master. */
 EM_API int em_ctx_threads(const em_ctx *ctx);
+
+/* True when the context runs GPU operators (em_conf.gpu). */
+EM_API bool em_ctx_gpu(const em_ctx *ctx);
+
+/* The library's log: lines about trouble it recovered from, such as a GPU
+ * kernel that failed and ran on the CPU instead. */
+typedef enum em_log_level { EM_LOG_WARN = 1 } em_log_level;
+typedef void (*em_log_fn)(em_log_level level, const char *line, void *ud);
+
+/* Sets the process-wide log handler (NULL: lines are dropped, the
+ * default); the handler may be called from any thread, one call at a
+ * time, and must not call back into the library. */
+EM_API void em_log_set(em_log_fn fn, void *ud);
 
 /* What a context has run so far, for monitoring and tests. */
 typedef struct em_ctx_stats {

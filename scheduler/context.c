@@ -131,6 +131,14 @@ static void free_str(char *s)
         em__mem_free(s, strlen(s) + 1);
 }
 
+/* True when the environment variable name is "1" (`ember run --gpu`). */
+static bool env_is_on(const char *name)
+{
+    const char *v = getenv(name);
+
+    return v != NULL && strcmp(v, "1") == 0;
+}
+
 em_ctx *em_ctx_create(const em_conf *conf)
 {
     em_conf c = {0};
@@ -166,6 +174,7 @@ em_ctx *em_ctx_create(const em_conf *conf)
     ctx->has_memory = c.memory_bytes > 0;
     ctx->has_progress = c.progress > 0 ||
                         (c.progress == 0 && isatty(STDERR_FILENO));
+    ctx->is_gpu = c.gpu > 0 || (c.gpu == 0 && env_is_on("EMBER_GPU"));
     ctx->next_rdd_id = 1;
     ctx->fetcher = &em__local_fetcher;
     ctx->blocks = em__blocks_create(ctx->memory_bytes / 2, ctx->local_dir);
@@ -225,6 +234,11 @@ void em_ctx_cancel(em_ctx *ctx)
 int em_ctx_default_parallelism(const em_ctx *ctx)
 {
     return ctx->default_parallelism;
+}
+
+bool em_ctx_gpu(const em_ctx *ctx)
+{
+    return ctx->is_gpu;
 }
 
 void em_ctx_get_stats(em_ctx *ctx, em_ctx_stats *out)

@@ -32,6 +32,7 @@ struct em_ctx {
     bool has_memory;           /* set in the configuration */
     char *local_dir;           /* scratch files */
     bool has_progress;         /* draw the progress bar on stderr */
+    bool is_gpu;               /* ember.gpu: GPU operators on */
     bool is_executor;          /* runs tasks for a driver elsewhere */
     volatile sig_atomic_t is_cancel_asked; /* em_ctx_cancel: stop the job */
     /* In an executor: fetches broadcast id's encoding from the driver. */
