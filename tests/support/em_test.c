@@ -150,3 +150,32 @@ void em_test_expect_identical(em_val got, em_val want, const char *what)
     em_val_format(want, w, sizeof(w));
     fail_msg("%s: got %s, want %s", what, g, w);
 }
+
+bool em_test_fetch(const char *set, char *path, size_t cap)
+{
+    const char *data = getenv("EMBER_TEST_DATA");
+    char cmd[4200], rest[256];
+    FILE *p;
+    bool ok;
+
+    if (data == NULL) {
+        print_message("SKIP: EMBER_TEST_DATA is not set\n");
+        return false;
+    }
+    snprintf(cmd, sizeof(cmd), "bash '%s/../../scripts/fetch-data.sh' %s "
+             "2>/tmp/ember-fetch-%s.log", data, set, set);
+    if ((p = popen(cmd, "r")) == NULL) {
+        print_message("SKIP: cannot run scripts/fetch-data.sh\n");
+        return false;
+    }
+    ok = fgets(path, (int)cap, p) != NULL;
+    while (fgets(rest, sizeof(rest), p) != NULL)
+        continue;
+    if (pclose(p) != 0 || !ok) {
+        print_message("SKIP: cannot fetch %s (see /tmp/ember-fetch-%s.log)\n",
+                      set, set);
+        return false;
+    }
+    path[strcspn(path, "\n")] = '\0';
+    return true;
+}

@@ -63,4 +63,9 @@ void em_test_tmpdir(char *buf, size_t cap);
 /* Removes a directory tree (for cleanup). */
 void em_test_rmtree(const char *path);
 
+/* Runs scripts/fetch-data.sh for the data set `set` (real-data tests),
+ * leaving the printed path in path. False, with "SKIP:" and the reason
+ * printed, when the data cannot be fetched: the caller then skips. */
+bool em_test_fetch(const char *set, char *path, size_t cap);
+
 #endif /* EMBER_TESTS_SUPPORT_EM_TEST_H */
