@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ember/ml_cluster.h"
+#include "gpu/gpu.h"
 #include "runtime/err.h"
 #include "runtime/mem.h"
 
@@ -29,6 +30,16 @@ static void centers_fini(centers *cs)
     cs->k = cs->cap = 0;
 }
 
+/* Writes the values of point p into row (zeroed, of p's dimension). */
+static void centers_row(em_val p, double *row)
+{
+    if (p.type == EM_VEC)
+        memcpy(row, p.u.vec, p.len * sizeof(double));
+    else
+        for (uint32_t i = 0; i < p.len; i++)
+            row[p.u.sp->idx[i]] = p.u.sp->val[i];
+}
+
 /* Appends the dense form of point p (of dimension cs->d) as a row. */
 static em_status centers_push(centers *cs, em_val p)
 {
@@ -39,11 +50,7 @@ static em_status centers_push(centers *cs, em_val p)
         return EM_ENOMEM;
     row = cs->c + cs->k * cs->d;
     memset(row, 0, cs->d * sizeof(double));
-    if (p.type == EM_VEC)
-        memcpy(row, p.u.vec, cs->d * sizeof(double));
-    else
-        for (uint32_t i = 0; i < p.len; i++)
-            row[p.u.sp->idx[i]] = p.u.sp->val[i];
+    centers_row(p, row);
     cs->k++;
     return EM_OK;
 }
@@ -108,8 +115,37 @@ static void row_norms(const double *c, size_t k, size_t d, double *out)
     }
 }
 
-/* The E-step of one partition. env: [centres as one vec of k*d, k];
- * args[0] the records. The result is one record, a vec laid out as
+/* Fails the task for a point p that is not a vector of dimension d. */
+static em_status bad_point(em_task *t, em_val p, size_t d)
+{
+    return em_task_fail(t, "k-means: a point must be a vector of dimension "
+                        "%zu, not %s of %lld", d,
+                        em_type_name((em_type)p.type),
+                        (long long)point_dim(p));
+}
+
+/* The E-step of the points recs on the device of g (gpu/gpu.h): the
+ * points, dense, staged once, then the same sums as below into acc. */
+static em_status estep_gpu(em_task *t, em__gpu *g, em_val recs,
+                           const double *c, size_t k, size_t d, double *acc)
+{
+    double *rows = em__gpu_rows(g, recs.len, d);
+
+    if (rows == NULL)
+        return EM_ENOMEM;
+    for (uint32_t r = 0; r < recs.len; r++) {
+        em_val p = recs.u.arr[r];
+        if (point_dim(p) != (int64_t)d)
+            return bad_point(t, p, d);
+        memset(rows + (size_t)r * d, 0, d * sizeof(double));
+        centers_row(p, rows + (size_t)r * d);
+    }
+    em__gpu_kmeans(g, c, k, acc);
+    return EM_OK;
+}
+
+/* The E-step of one partition. env: [centres as one vec of k*d, k, GPU
+ * on]; args[0] the records. The result is one record, a vec laid out as
  * [count of each centre (k), sum of each centre's points (k*d), cost]. */
 static em_status estep_partition(em_task *t, const em_val *env,
                                  const em_val *args, size_t nargs,
@@ -120,21 +156,26 @@ static em_status estep_partition(em_task *t, const em_val *env,
     size_t k = (size_t)env->u.arr[1].u.i, d = env->u.arr[0].len / k;
     double *norms = em_arena_alloc(a, k * sizeof(double)), *acc, dist;
     em_val recs = args[0], v, *items;
+    em__gpu *g;
+    em_status st;
 
     acc = em_vec_make(a, k + k * d + 1, &v);
     if (norms == NULL || acc == NULL ||
         (items = em_array_make(a, 1, out)) == NULL)
         return EM_ENOMEM;
+    items[0] = v;
+    if ((g = em__gpu_open(env->u.arr[2].u.b)) != NULL) {
+        st = estep_gpu(t, g, recs, c, k, d, acc);
+        em__gpu_close(g);
+        return st;
+    }
     row_norms(c, k, d, norms);
     for (uint32_t r = 0; r < recs.len; r++) {
         em_val p = recs.u.arr[r];
         double *row;
         size_t j;
         if (point_dim(p) != (int64_t)d)
-            return em_task_fail(t, "k-means: a point must be a vector of "
-                                "dimension %zu, not %s of %lld", d,
-                                em_type_name((em_type)p.type),
-                                (long long)point_dim(p));
+            return bad_point(t, p, d);
         j = nearest(p, c, k, d, norms, &dist);
         acc[j] += 1;
         acc[k + k * d] += dist;
@@ -146,7 +187,6 @@ static em_status estep_partition(em_task *t, const em_val *env,
             for (uint32_t i = 0; i < p.len; i++)
                 row[p.u.sp->idx[i]] += p.u.sp->val[i];
     }
-    items[0] = v;
     return EM_OK;
 }
 
@@ -172,13 +212,14 @@ static em_status vec_add(em_task *t, const em_val *env, const em_val *args,
 static em_status estep(em_rdd *points, const centers *cs, int depth,
                        em_arena *tmp, em_val *sums_out)
 {
-    em_val env[2];
+    em_val env[3];
     em_rdd *m;
 
     env[0] = em_vec(cs->c, cs->k * cs->d);
     env[1] = em_int((int64_t)cs->k);
+    env[2] = em_bool(em_ctx_gpu(em_rdd_ctx(points)));
     m = em_rdd_map_partitions(points,
-                              em_fn_of(estep_partition, em_array(env, 2)));
+                              em_fn_of(estep_partition, em_array(env, 3)));
     if (m == NULL)
         return EM_ENOMEM; /* the input exists: only memory can fail */
     return em_rdd_tree_reduce(m, EM_FN(vec_add), depth, tmp, sums_out);

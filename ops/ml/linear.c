@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "linear.h"
+#include "linear_gpu.h"
 #include "runtime/buf.h"
 #include "runtime/codec.h"
 #include "runtime/err.h"
@@ -311,6 +312,8 @@ static em_status grad_partition(em_task *t, const em_val *env,
         (r = em_array_make(a, 3, &cell[0])) == NULL ||
         (g = em_vec_make(a, wv.len, &r[2])) == NULL)
         return EM_ENOMEM;
+    if (em__lin_grad_gpu(t, env, args, wv, g, r, &st))
+        return st;
     for (uint32_t i = 0; i < recs.len; i++) {
         if (!em__lin_sampled((uint64_t)e[EM__LIN_SEED].u.i,
                              e[EM__LIN_ITER].u.i, (int)args[0].u.i, i,
@@ -351,7 +354,7 @@ static em_status run_round(run *r, em_fn_ptr fn, em_fn_ptr merge, em_val wv,
     em_broadcast *bc = em_ctx_broadcast(ctx, wv);
     double ov[5] = {r->oc.kind, r->oc.step, r->oc.schedule, r->oc.reg,
                     r->oc.reg_param};
-    em_val env[EM__LIN_NENV], got;
+    em_val env[EM__LIN_NENV_GPU], got;
     em_rdd *parts;
     em_status st;
 
@@ -365,9 +368,10 @@ static em_status run_round(run *r, em_fn_ptr fn, em_fn_ptr merge, em_val wv,
     env[EM__LIN_ITER] = em_int(iter);
     env[EM__LIN_EPOCHS] = em_int(epochs);
     env[EM__LIN_OPTIM] = em_vec(ov, 5);
+    env[EM__LIN_GPU] = em_bool(em_ctx_gpu(ctx));
     env[EM__LIN_AVG] = em_bool(r->o.averaged);
     parts = em_rdd_map_partitions_with_index(
-        r->points, em_fn_of(fn, em_array(env, EM__LIN_NENV)));
+        r->points, em_fn_of(fn, em_array(env, EM__LIN_NENV_GPU)));
     st = parts == NULL ? EM_ENOMEM
                        : em_rdd_tree_reduce(parts, EM_FN(merge),
                                             r->o.tree_depth, a, &got);
