@@ -1,4 +1,4 @@
-/* `ember run [--master URL] [--memory SIZE] FILE.lua [ARGS]`: runs a Lua
+/* `ember run [--master URL] [--memory SIZE] [--gpu] FILE.lua [ARGS]`: runs a Lua
  * script with `sc` defined (lang/lang.h). */
 #include <stdio.h>
 #include <string.h>
@@ -7,7 +7,8 @@
 #include "lang/lang.h"
 
 static const char help[] =
-    "usage: ember run [--master URL] [--memory SIZE] FILE.lua [ARGS]\n"
+    "usage: ember run [--master URL] [--memory SIZE] [--gpu] FILE.lua "
+    "[ARGS]\n"
     "\n"
     "Runs a Lua script with `sc` (the SparkContext) and the `ember` module\n"
     "defined; its arguments are in `arg` (arg[0] is FILE) and `...`.\n"
@@ -17,7 +18,9 @@ static const char help[] =
     "  --master URL   local, local[N], local[*] (default; also read from\n"
     "                 $EMBER_MASTER), local[N,F] for F attempts per task\n"
     "  --memory SIZE  the executor memory budget (512m, 2g; default half\n"
-    "                 of RAM)\n";
+    "                 of RAM)\n"
+    "  --gpu          run the learning library's dense arithmetic on the\n"
+    "                 GPUs of the executors (ember.gpu; docs/gpu.md)\n";
 
 int em__cli_run(int argc, char **argv)
 {

@@ -10,6 +10,7 @@
 
 /* name, one-line summary for `ember help` */
 #define EM_CLI_COMMANDS(X)                                                     \
+    X(info, "the build and the GPU devices seen: ember info")                 \
     X(jobs, "the submitted drivers: ember jobs [--master URL]")                \
     X(kill, "stop a submitted driver: ember kill [--master URL] ID")           \
     X(logs, "a submitted driver's output: ember logs [--follow] ID")           \
@@ -25,7 +26,7 @@ EM_CLI_COMMANDS(EM_CLI_DECLARE)
 #undef EM_CLI_DECLARE
 
 /* Parses the options run and shell share: --master URL (or
- * --master=URL), --memory SIZE. Consumes what it recognises from
+ * --master=URL), --memory SIZE, --gpu (ember.gpu on). Consumes what it recognises from
  * argv[*i], advancing *i; returns 1 when argv[*i] was one of them, 0 when
  * not, -1 after printing an error (a missing value). */
 struct em__lang_opts;

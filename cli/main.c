@@ -3,9 +3,11 @@
  * line on stderr and a non-zero exit status.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmds.h"
+#include "ember.h"
 #include "lang/lang.h"
 
 typedef struct command {
@@ -35,6 +37,12 @@ int em__cli_common_opt(int argc, char **argv, int *i, em__lang_opts *o)
     const char **dst[] = {&o->master, &o->memory};
     const char *a = argv[*i];
 
+    if (strcmp(a, "--gpu") == 0) {
+        /* ember.gpu for every context the script makes (em_conf.gpu) */
+        setenv("EMBER_GPU", "1", 1);
+        return 1;
+    }
+
     for (int k = 0; k < 2; k++) {
         size_t n = strlen(names[k]);
         if (strncmp(a, names[k], n) != 0)
@@ -56,9 +64,17 @@ int em__cli_common_opt(int argc, char **argv, int *i, em__lang_opts *o)
     return 0;
 }
 
+/* The library's log lines (em_log_set), one per line on stderr. */
+static void log_line(em_log_level level, const char *line, void *ud)
+{
+    fprintf(stderr, "ember: warning: %s\n", line);
+}
+
 int main(int argc, char **argv)
 {
     const char *name = argc > 1 ? argv[1] : NULL;
+
+    em_log_set(log_line, NULL);
 
     if (name == NULL) {
         usage(stderr);
