@@ -1,0 +1,56 @@
+/* The parameter server's optimizers on the shards: each key gets one of
+ * the shared optimizers (ops/ml/optim.c) of its dimension, which the
+ * shard steps with every pushed gradient. Registered with the scheduler's
+ * shards when the library loads, so executors have them too (scheduler/
+ * may not call ops/: DESIGN.md, "Layers"). docs/ps.md.
+ */
+#include "ember/ml_linear.h"
+#include "ember/ps.h"
+#include "scheduler/ps_int.h"
+
+static void *create(const em_optim_conf *c, size_t dim)
+{
+    return em_optim_create(c, dim, dim);
+}
+
+static void step(void *o, double *w, const double *g)
+{
+    em_optim_step(o, w, g);
+}
+
+static void destroy(void *o)
+{
+    em_optim_destroy(o);
+}
+
+static em_status to_val(const void *o, em_arena *a, em_val *out)
+{
+    return em_optim_to_val(o, a, out);
+}
+
+static void *from_val(const em_optim_conf *c, size_t dim, em_val v)
+{
+    return em_optim_from_val(c, dim, v);
+}
+
+static const em__ps_updater updater = {create, step, destroy, to_val,
+                                       from_val};
+
+/* Before main: an executor serves shards without calling em_ps_create. */
+__attribute__((constructor)) static void ps_optim_hook(void)
+{
+    em__ps_init(&updater);
+}
+
+em_ps *em_ps_create(em_ctx *ctx, const em_ps_opts *opts)
+{
+    em_optim *probe;
+
+    /* a bad optimizer is refused here, not on the first push */
+    if (opts != NULL && opts->has_optim) {
+        if ((probe = em_optim_create(&opts->optim, 1, 1)) == NULL)
+            return NULL;
+        em_optim_destroy(probe);
+    }
+    return em__ps_create(ctx, opts);
+}
