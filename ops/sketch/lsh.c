@@ -7,12 +7,14 @@
 #include <stdlib.h>
 
 #include "sketch.h"
+#include "gpu/gpu.h"
 #include "runtime/err.h"
 #include "runtime/mem.h"
 
 #define POOL 10000
 #define DEFAULT_BITS 64
 #define DEFAULT_CHUNK 8
+#define MAX_PLANE_CELLS (1u << 22) /* bits x dim of planes staged for a GPU */
 
 struct em_rplsh {
     int64_t dim;     /* features */
@@ -212,15 +214,17 @@ static uint32_t chunk_of(const uint8_t *sig, int bits, int cb, int c)
     return v;
 }
 
-/* ---- the environment of tasks: [dim, bits, seed, pool, chunk bits] ---- */
+/* ---- the environment of tasks: [dim, bits, seed, pool, chunk bits,
+ * GPU on] ---- */
 
-static void make_env(const em_rplsh *l, int cb, em_val env[5])
+static void make_env(const em_rplsh *l, int cb, bool is_gpu, em_val env[6])
 {
     env[0] = em_int(l->dim);
     env[1] = em_int(l->bits);
     env[2] = em_int((int64_t)l->seed);
     env[3] = em_vec(l->pool, POOL);
     env[4] = em_int(cb);
+    env[5] = em_bool(is_gpu);
 }
 
 /* The signature of a record [id, vector] in a task, from env. */
@@ -252,6 +256,76 @@ static em_status with_sig(em_task *t, const em_val *env, const em_val *args,
     r[1] = args[0].u.arr[1];
     r[2] = sig;
     return EM_OK;
+}
+
+/* True when every record of recs is [id, dense vector of dimension d]. */
+static bool is_dense_batch(em_val recs, int64_t d)
+{
+    for (uint32_t r = 0; r < recs.len; r++) {
+        em_val p = recs.u.arr[r];
+        if (!em_val_is_pair(p) || p.u.arr[1].type != EM_VEC ||
+            p.u.arr[1].len != d)
+            return false;
+    }
+    return true;
+}
+
+/* The signatures of the dense records recs on the device of g: the
+ * vectors staged once, the pooled planes spelled out as a bits x dim
+ * matrix (signature()'s arithmetic, in its order), into items. */
+static em_status sigs_gpu(em_task *t, em__gpu *g, const em_val *e,
+                          em_val recs, em_val *items)
+{
+    em_arena *a = em_task_arena(t);
+    size_t d = (size_t)e[0].u.i, sb = sig_bytes((int)e[1].u.i);
+    int bits = (int)e[1].u.i;
+    double *rows = em__gpu_rows(g, recs.len, d);
+    double *planes = em_arena_alloc(a, (size_t)bits * d * sizeof(double));
+    uint8_t *sigs = em_arena_alloc(a, recs.len * sb + 1);
+
+    if (rows == NULL || planes == NULL || sigs == NULL)
+        return EM_ENOMEM;
+    for (int i = 0; i < bits; i++)
+        for (size_t j = 0; j < d; j++)
+            planes[(size_t)i * d + j] =
+                e[3].u.vec[pool_index((uint64_t)e[2].u.i, i, j)];
+    for (uint32_t r = 0; r < recs.len; r++)
+        memcpy(rows + (size_t)r * d, recs.u.arr[r].u.arr[1].u.vec,
+               d * sizeof(double));
+    em__gpu_signs(g, planes, bits, sigs);
+    for (uint32_t r = 0; r < recs.len; r++) {
+        em_val *x = em_array_make(a, 3, &items[r]);
+        if (x == NULL)
+            return EM_ENOMEM;
+        x[0] = recs.u.arr[r].u.arr[0];
+        x[1] = recs.u.arr[r].u.arr[1];
+        x[2] = em_bytes(sigs + r * sb, sb);
+    }
+    return EM_OK;
+}
+
+/* records -> [id, vector, signature] for each: with_sig's, on the task's
+ * GPU when the environment says so and the vectors are dense. */
+static em_status with_sigs(em_task *t, const em_val *env, const em_val *args,
+                           size_t nargs, em_val *out)
+{
+    const em_val *e = env->u.arr;
+    em_val recs = args[0], *items;
+    em_status st = EM_OK;
+    em__gpu *g;
+
+    if ((items = em_array_make(em_task_arena(t), recs.len, out)) == NULL)
+        return EM_ENOMEM;
+    if (e[5].u.b && (uint64_t)e[0].u.i * (uint64_t)e[1].u.i <=
+                        MAX_PLANE_CELLS &&
+        is_dense_batch(recs, e[0].u.i) && (g = em__gpu_open(true)) != NULL) {
+        st = sigs_gpu(t, g, e, recs, items);
+        em__gpu_close(g);
+        return st;
+    }
+    for (uint32_t r = 0; r < recs.len && st == EM_OK; r++)
+        st = with_sig(t, env, &recs.u.arr[r], 1, &items[r]);
+    return st;
 }
 
 /* ---- the index ---- */
@@ -316,7 +390,7 @@ em_lsh_index *em_rplsh_index_create(const em_rplsh *lsh, em_rdd *id_vectors,
                                     int chunk_bits)
 {
     em_lsh_index *idx;
-    em_val env[5];
+    em_val env[6];
     em_status st;
 
     if (id_vectors == NULL)
@@ -335,11 +409,12 @@ em_lsh_index *em_rplsh_index_create(const em_rplsh *lsh, em_rdd *id_vectors,
     idx->lsh = em_rplsh_create(lsh->dim, lsh->bits, lsh->seed);
     idx->arena = em_arena_create();
     st = idx->lsh == NULL || idx->arena == NULL ? EM_ENOMEM : EM_OK;
-    make_env(lsh, chunk_bits, env);
+    make_env(lsh, chunk_bits, em_ctx_gpu(em_rdd_ctx(id_vectors)), env);
     if (st == EM_OK)
-        st = em_rdd_collect(em_rdd_map(id_vectors, em_fn_of(with_sig,
-                                       em_array(env, 5))),
-                            idx->arena, &idx->recs);
+        st = em_rdd_collect(
+            em_rdd_map_partitions(id_vectors,
+                                  em_fn_of(with_sigs, em_array(env, 6))),
+            idx->arena, &idx->recs);
     if (st == EM_OK && idx->recs.len >= UINT32_MAX)
         st = em__err(EM_ELIMIT, "LSH index: too many records");
     if (st == EM_OK)
@@ -547,7 +622,7 @@ static em_status flatten(em_task *t, const em_val *env, const em_val *args,
 em_rdd *em_rplsh_similarity_join(const em_rplsh *lsh, em_rdd *a, em_rdd *b,
                                  double threshold, int chunk_bits)
 {
-    em_val env[5];
+    em_val env[6];
     em_rdd *ka, *kb, *r;
 
     if (a == NULL || b == NULL)
@@ -559,9 +634,9 @@ em_rdd *em_rplsh_similarity_join(const em_rplsh *lsh, em_rdd *a, em_rdd *b,
                 "most 32 and %d, not %d", lsh->bits, chunk_bits);
         return NULL;
     }
-    make_env(lsh, chunk_bits, env);
-    ka = em_rdd_flat_map(a, em_fn_of(chunk_keys, em_array(env, 5)));
-    kb = em_rdd_flat_map(b, em_fn_of(chunk_keys, em_array(env, 5)));
+    make_env(lsh, chunk_bits, false, env);
+    ka = em_rdd_flat_map(a, em_fn_of(chunk_keys, em_array(env, 6)));
+    kb = em_rdd_flat_map(b, em_fn_of(chunk_keys, em_array(env, 6)));
     r = em_rdd_flat_map(em_rdd_join(ka, kb, 0),
                         em_fn_of(close_pair, em_float(threshold)));
     r = em_rdd_reduce_by_key(r, EM_FN(em_op_max), 0);

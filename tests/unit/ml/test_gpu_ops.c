@@ -1,6 +1,6 @@
-/* Tests of the learning operators with ember.gpu on (gpu/gpu.h): k-means
- * and logistic regression give the models of the existing CPU code with
- * GPU operators off -- through the device path on the CPU stand-in, after
+/* Tests of the learning operators with ember.gpu on (gpu/gpu.h): k-means,
+ * logistic regression and the LSH index give the results of the existing
+ * CPU code with GPU operators off -- through the device path on the CPU stand-in, after
  * an injected device failure (one warning), and with no device at all
  * (one warning per process) -- in local mode on 1 and 3 threads.
  */
@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "em_test.h"
+#include "ember/ml.h"
 #include "ember/ml_cluster.h"
 #include "ember/ml_linear.h"
 #include "gpu/gpu.h"
@@ -108,16 +109,44 @@ static void logistic_on(em_ctx *ctx, const em_val *pts, double *out)
     em_arena_destroy(a);
 }
 
+/* For each of 5 queries (points 0, 100, ...), the ids and cosines of its
+ * 4 nearest neighbours in an LSH index of [i, point] (16 bits, 4-bit
+ * chunks), into out (40 values). */
+static void lsh_on(em_ctx *ctx, const em_val *pts, double *out)
+{
+    em_arena *a = em_arena_create();
+    em_val *recs = em_arena_alloc(a, NPTS * sizeof(em_val)), got;
+    em_rplsh *lsh = em_rplsh_create(DIM, 16, 9);
+    em_lsh_index *idx;
+
+    for (int i = 0; i < NPTS; i++)
+        EM_CHECK(em_pair_make(a, em_int(i), pts[i], &recs[i]));
+    idx = em_rplsh_index_create(lsh, em_ctx_parallelize(ctx, recs, NPTS, 4),
+                                4);
+    assert_non_null(idx);
+    for (int q = 0; q < 5; q++) {
+        EM_CHECK(em_lsh_index_nearest(idx, pts[q * 100], 4, a, &got));
+        assert_int_equal(got.len, 4);
+        for (uint32_t j = 0; j < 4; j++) {
+            out[q * 8 + j * 2] = (double)got.u.arr[j].u.arr[0].u.i;
+            out[q * 8 + j * 2 + 1] = got.u.arr[j].u.arr[1].u.f;
+        }
+    }
+    em_lsh_index_destroy(idx);
+    em_rplsh_destroy(lsh);
+    em_arena_destroy(a);
+}
+
 typedef void (*train_fn)(em_ctx *ctx, const em_val *pts, double *out);
 
 /* Trains with GPU operators off, then on under the given set-up; the
  * results must agree and `warnings` lines must have been logged. */
 static void check_same(train_fn train, bool labelled, bool fake, int fails,
-                       int warnings)
+                       int warnings, size_t nout)
 {
     em_arena *a = em_arena_create();
     const em_val *pts = make_points(a, labelled);
-    double off[3 * DIM + 1], on[3 * DIM + 1];
+    double off[40], on[40];
     int logged = 0;
 
     for (size_t m = 0; m < 2; m++) {
@@ -135,7 +164,7 @@ static void check_same(train_fn train, bool labelled, bool fake, int fails,
         em__gpu_test_fake_device(false);
         em_log_set(NULL, NULL);
         em_ctx_destroy(ctx);
-        assert_vec_close(on, off, labelled ? DIM + 1 : 3 * DIM);
+        assert_vec_close(on, off, nout);
         assert_int_equal(logged, warnings);
     }
     em_arena_destroy(a);
@@ -143,36 +172,46 @@ static void check_same(train_fn train, bool labelled, bool fake, int fails,
 
 static void test_gpu_ops_kmeans_device_path(void **state)
 {
-    check_same(kmeans_on, false, true, 0, 0);
+    check_same(kmeans_on, false, true, 0, 0, 3 * DIM);
 }
 
 static void test_gpu_ops_kmeans_fallback(void **state)
 {
-    check_same(kmeans_on, false, true, 1, 1);
+    check_same(kmeans_on, false, true, 1, 1, 3 * DIM);
 }
 
 static void test_gpu_ops_kmeans_no_device(void **state)
 {
     setenv("EMBER_GPU_DEVICE", "none", 1);
-    check_same(kmeans_on, false, false, 0, 1);
+    check_same(kmeans_on, false, false, 0, 1, 3 * DIM);
     unsetenv("EMBER_GPU_DEVICE");
 }
 
 static void test_gpu_ops_logistic_device_path(void **state)
 {
-    check_same(logistic_on, true, true, 0, 0);
+    check_same(logistic_on, true, true, 0, 0, DIM + 1);
 }
 
 static void test_gpu_ops_logistic_fallback(void **state)
 {
-    check_same(logistic_on, true, true, 2, 2);
+    check_same(logistic_on, true, true, 2, 2, DIM + 1);
 }
 
 static void test_gpu_ops_logistic_no_device(void **state)
 {
     setenv("EMBER_GPU_DEVICE", "none", 1);
-    check_same(logistic_on, true, false, 0, 1);
+    check_same(logistic_on, true, false, 0, 1, DIM + 1);
     unsetenv("EMBER_GPU_DEVICE");
+}
+
+static void test_gpu_ops_lsh_device_path(void **state)
+{
+    check_same(lsh_on, false, true, 0, 0, 40);
+}
+
+static void test_gpu_ops_lsh_fallback(void **state)
+{
+    check_same(lsh_on, false, true, 1, 1, 40);
 }
 
 static void test_gpu_ops_ctx_option(void **state)
@@ -200,6 +239,8 @@ int main(void)
         EM_TEST(test_gpu_ops_logistic_device_path),
         EM_TEST(test_gpu_ops_logistic_fallback),
         EM_TEST(test_gpu_ops_logistic_no_device),
+        EM_TEST(test_gpu_ops_lsh_device_path),
+        EM_TEST(test_gpu_ops_lsh_fallback),
         EM_TEST(test_gpu_ops_ctx_option),
     };
 
