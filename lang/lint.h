@@ -23,6 +23,9 @@
 #define EM_LUA_ACCUM "ember.Accumulator"
 #define EM_LUA_ARENA "ember.arena"
 #define EM_LUA_ITER "ember.iterator"
+/* Registry table: handle kind -> table of methods of such handles (the
+ * parameter server's, lps.c), looked up by handle values' __index. */
+#define EM_LUA_HANDLE_METHODS "ember.handle.methods"
 
 /* Set by the shell's SIGINT handler; a running Lua function fails its
  * task with "interrupted" while it is set. Cleared when an action ends. */
@@ -96,6 +99,10 @@ void em__lua_open_ml7(lua_State *L);
 /* Adds ember.ad (autodiff on a tape) and ember.ml.MLP to the module at the
  * top, after em__lua_open_ml7 (lml_nn.c). */
 void em__lua_open_nn(lua_State *L);
+
+/* Adds ember.ps (the parameter server) to the module at the top and the
+ * methods of its handles, which work in tasks too (lps.c). */
+void em__lua_open_ps(lua_State *L, bool is_driver);
 
 /* The em_storage of a level name ("MEMORY_AND_DISK"), or -1; and back. */
 int em__lua_storage_of(const char *name);

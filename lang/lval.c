@@ -384,6 +384,21 @@ static int handle_eq(lua_State *L)
     return 1;
 }
 
+/* h.name: the method of that name registered for the handle's kind
+ * (EM_LUA_HANDLE_METHODS), or nil. */
+static int handle_index(lua_State *L)
+{
+    lhandle *h = luaL_checkudata(L, 1, EM_LUA_HANDLE);
+
+    if (lua_getfield(L, LUA_REGISTRYINDEX, EM_LUA_HANDLE_METHODS) !=
+            LUA_TTABLE ||
+        lua_rawgeti(L, -1, h->kind) != LUA_TTABLE)
+        return 0;
+    lua_pushvalue(L, 2);
+    lua_rawget(L, -2);
+    return 1;
+}
+
 void em__lua_open_vals(lua_State *L)
 {
     if (luaL_newmetatable(L, EM_LUA_HANDLE)) {
@@ -391,6 +406,8 @@ void em__lua_open_vals(lua_State *L)
         lua_setfield(L, -2, "__tostring");
         lua_pushcfunction(L, handle_eq);
         lua_setfield(L, -2, "__eq");
+        lua_pushcfunction(L, handle_index);
+        lua_setfield(L, -2, "__index");
     }
     lua_pop(L, 1);
     if (luaL_newmetatable(L, EM_LUA_ARENA)) {

@@ -564,6 +564,20 @@ static em_status task_desc(em_task *t, em_val ps, em_arena **a,
     return st;
 }
 
+em_status em_ps_ref_dim(em_val ps, int *out)
+{
+    em_arena *a = em__arena_create(0);
+    em__ps_desc d;
+    em_status st;
+
+    if (a == NULL)
+        return em__oom();
+    if ((st = em__ps_handle_parse(ps, a, &d)) == EM_OK)
+        *out = d.dim;
+    em__arena_destroy(a);
+    return st;
+}
+
 em_status em_ps_pull(em_task *t, em_val ps, const em_val *keys, size_t n,
                      double *out)
 {

@@ -75,6 +75,10 @@ EM_API void em_ps_destroy(em_ps *ps);
  * destruction of ps (copy it into the environment as any value). */
 EM_API em_val em_ps_ref(const em_ps *ps);
 
+/* The dimension of the server a handle refers to; EM_EINVAL for a value
+ * that is not a handle. */
+EM_API em_status em_ps_ref_dim(em_val ps, int *out);
+
 /* Inside a task: the values of keys[0..n) into out (n * dim doubles, key
  * i at out[i * dim]). A key never pushed holds its initial value. With
  * staleness s, a key may come from the process's cache when its shard
