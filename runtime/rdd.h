@@ -99,6 +99,8 @@ struct em_task {
                          const em__part *p, bool is_replica);
     em_status (*find_replica)(em_task *t, int rdd, int part, em__part *p);
     void *hook_data;         /* the executor's, for the two hooks */
+    struct em_barrier *barrier; /* a barrier stage's task: its context
+                                   (scheduler/barrier.h); else NULL */
 };
 
 /* Pushes one record through a sink. */

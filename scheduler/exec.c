@@ -53,6 +53,7 @@ em_status em__exec_task(em_ctx *ctx, em__xstage *x, int part, int attempt,
         t.on_block_put = hooks->on_block_put;
         t.find_replica = hooks->find_replica;
         t.hook_data = hooks->data;
+        t.barrier = hooks->barrier;
     }
     if (part < 0 || part >= x->root->nparts)
         st = em__err(EM_EPROTO, "stage %d has no partition %d", x->id, part);

@@ -27,6 +27,7 @@ typedef struct em__task_hooks {
                          const em__part *p, bool is_replica);
     em_status (*find_replica)(em_task *t, int rdd, int part, em__part *p);
     void *data;
+    struct em_barrier *barrier; /* a barrier stage's task: its context */
 } em__task_hooks;
 
 /* Runs one attempt of partition `part` of stage x and writes its result

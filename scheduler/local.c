@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "barrier.h"
 #include "ctx.h"
 #include "job.h"
 #include "shuffle.h"
@@ -38,6 +39,7 @@ struct job {
     char message[1024];    /* its message */
     em__job_result *res;
     int64_t drawn_ms;      /* when the progress bar was last drawn */
+    em__barrier_round *round; /* a barrier stage's attempt, or NULL */
 };
 
 typedef struct em__pool {
@@ -66,10 +68,15 @@ static em_status run_attempt(em__pool *p, job *j, task_slot s,
                              em_val *val_out, em_task *t)
 {
     em_arena *res = em__arena_create(0);
+    em_barrier b;
     em_status st;
     int64_t t0;
 
     memset(t, 0, sizeof(*t));
+    if (j->round != NULL) {
+        em__barrier_init(&b, p->ctx, j->round, s.index);
+        t->barrier = &b;
+    }
     t->ctx = p->ctx;
     t->job_id = j->id;
     t->stage_id = j->stage_id;
@@ -98,6 +105,16 @@ static void task_cleanup(em_task *t)
     t->acc_updates = NULL;
 }
 
+/* True when a failure with st is the job's first cause: the first
+ * failure, or in a barrier stage the first that is not another task's
+ * abort (a task canceled by the abort may finish before the one that
+ * caused it). */
+static bool is_first_cause(const job *j, em_status st)
+{
+    return !j->is_failed || (j->round != NULL && j->status == EM_ECANCELED &&
+                             st != EM_ECANCELED && st != EM_OK);
+}
+
 /* Records a finished attempt; called with the pool lock held. */
 static void finish_attempt(em__pool *p, job *j, task_slot s, em_status st,
                            em_arena *res, em_val val, em_task *t)
@@ -116,12 +133,14 @@ static void finish_attempt(em__pool *p, job *j, task_slot s, em_status st,
         }
     }
     em__arena_destroy(res);
-    if (j->is_failed) {
+    if (j->is_failed && !is_first_cause(j, st)) {
         j->done++;
         return;
     }
     em__err_save(msg, sizeof(msg));
-    if (st != EM_ENOMEM && st != EM_EFETCH &&
+    if (j->round != NULL) /* the others' collectives end now */
+        em__coll_abort(j->round->serial, j->round->stage, j->round->attempt);
+    if (st != EM_ENOMEM && st != EM_EFETCH && j->round == NULL &&
         s.attempt + 1 < p->ctx->max_attempts) {
         s.attempt++;
         j->queue[(j->qhead + j->qlen++) % j->n] = s;
@@ -297,15 +316,15 @@ static em_status job_alloc(job *j, int n, em__job_result *out)
     return EM_ENOMEM;
 }
 
-em_status em__stage_run(em_ctx *ctx, em_rdd *rdd, const int *parts, int n,
-                        em__task_fn fn, em_val arg, em__job_result *out)
+/* Runs a stage on the thread pool; round: a barrier stage's attempt. */
+static em_status run_local(em_ctx *ctx, em_rdd *rdd, const int *parts, int n,
+                           em__task_fn fn, em_val arg, em__job_result *out,
+                           em__barrier_round *round)
 {
     em__pool *p = ctx->pool;
     struct timespec until;
     job j;
 
-    if (ctx->remote_stage_run != NULL)
-        return ctx->remote_stage_run(ctx, rdd, parts, n, fn, arg, out);
     memset(&j, 0, sizeof(j));
     if (parts == NULL)
         n = rdd->nparts;
@@ -325,8 +344,11 @@ em_status em__stage_run(em_ctx *ctx, em_rdd *rdd, const int *parts, int n,
     for (int i = 0; i < n; i++) {
         j.queue[i].index = i;
         j.queue[i].part = parts ? parts[i] : i;
+        j.queue[i].attempt = round ? round->attempt : 0;
     }
     j.qlen = n;
+    if ((j.round = round) != NULL)
+        round->stage = j.stage_id;
 
     pthread_mutex_lock(&ctx->job_lock); /* one stage at a time */
     pthread_mutex_lock(&p->lock);
@@ -359,6 +381,27 @@ em_status em__stage_run(em_ctx *ctx, em_rdd *rdd, const int *parts, int n,
         return em__err(j.status, "%s", j.message);
     }
     return EM_OK;
+}
+
+em_status em__stage_run(em_ctx *ctx, em_rdd *rdd, const int *parts, int n,
+                        em__task_fn fn, em_val arg, em__job_result *out)
+{
+    em_status st;
+
+    if (ctx->remote_stage_run != NULL)
+        return ctx->remote_stage_run(ctx, rdd, parts, n, fn, arg, out);
+    if (!em__stage_is_barrier(rdd))
+        return run_local(ctx, rdd, parts, n, fn, arg, out, NULL);
+    if ((st = em__barrier_check_parts(rdd, parts, n)) != EM_OK)
+        return st;
+    return em__barrier_stage_run_local(ctx, rdd, rdd->nparts, fn, arg, out);
+}
+
+em_status em__stage_run_round(em_ctx *ctx, em_rdd *rdd, int n, em__task_fn fn,
+                              em_val arg, em__job_result *out,
+                              em__barrier_round *round)
+{
+    return run_local(ctx, rdd, NULL, n, fn, arg, out, round);
 }
 
 em_status em__job_result_init(em__job_result *r, int n)

@@ -146,13 +146,14 @@ static int64_t now_ms(void)
 
 /* A direct call: the request is encoded only to be counted. */
 static em_status call_here(int service, em_val req, em_arena *a,
-                           em_val *reply)
+                           em_val *reply, uint64_t *bytes)
 {
     em__buf b = EM__BUF_INIT;
     em_val out = em_nil();
     em_status st = em__codec_encode(&b, req);
 
     __atomic_add_fetch(&bytes_sent, b.len, __ATOMIC_RELAXED);
+    *bytes += b.len;
     em__buf_fini(&b);
     if (st != EM_OK)
         return st;
@@ -236,7 +237,8 @@ static em_status read_reply(const char *addr, int type, em_val body,
 /* One request on connection c: EM_EIO when the connection failed (the
  * caller may try a new one), EM_ETIMEOUT, or the reply's status. */
 static em_status call_on(em__sclient *c, const char *addr, const em__buf *frame,
-                         int64_t deadline_ms, em_arena *a, em_val *reply)
+                         int64_t deadline_ms, em_arena *a, em_val *reply,
+                         uint64_t *bytes)
 {
     em__buf copy = EM__BUF_INIT;
     em_val body;
@@ -249,6 +251,7 @@ static em_status call_on(em__sclient *c, const char *addr, const em__buf *frame,
     if ((st = em__sclient_send_encoded(c, &copy)) != EM_OK)
         return st == EM_ETIMEOUT || st == EM_ENOMEM ? st : EM_EIO;
     __atomic_add_fetch(&bytes_sent, frame->len, __ATOMIC_RELAXED);
+    *bytes += frame->len;
     left = deadline_ms - now_ms();
     st = em__sclient_recv(c, a, &type, &body, left > 0 ? (int)left : 0);
     if (st == EM_ETIMEOUT)
@@ -261,7 +264,8 @@ static em_status call_on(em__sclient *c, const char *addr, const em__buf *frame,
 /* A call to another process: a kept connection, or a new one when it was
  * closed meanwhile (once). */
 static em_status call_remote(const char *addr, int service, em_val req,
-                             em_arena *a, em_val *reply, int timeout_ms)
+                             em_arena *a, em_val *reply, int timeout_ms,
+                             uint64_t *bytes)
 {
     int64_t deadline = now_ms() + timeout_ms;
     em__buf frame = EM__BUF_INIT;
@@ -287,7 +291,7 @@ static em_status call_remote(const char *addr, int service, em_val req,
                          em_last_error());
             break;
         }
-        st = call_on(c, addr, &frame, deadline, a, reply);
+        st = call_on(c, addr, &frame, deadline, a, reply, bytes);
         if (st == EM_EIO) {
             em__sclient_close(c);
             st = em__err(EM_ELOST, "peer %s closed the connection", addr);
@@ -305,18 +309,28 @@ static em_status call_remote(const char *addr, int service, em_val req,
     return st;
 }
 
-em_status em__peer_call(em_ctx *ctx, const char *addr, int service,
-                        em_val req, em_arena *a, em_val *reply,
-                        int timeout_ms)
+em_status em__peer_call_counted(em_ctx *ctx, const char *addr, int service,
+                                em_val req, em_arena *a, em_val *reply,
+                                int timeout_ms, uint64_t *bytes)
 {
     const char *self = em__peer_self(ctx);
 
     if (addr == NULL)
         return em__err(EM_EINVAL, "peer call without an address");
     if (strcmp(addr, "local") == 0 || (self != NULL && strcmp(addr, self) == 0))
-        return call_here(service, req, a, reply);
+        return call_here(service, req, a, reply, bytes);
     return call_remote(addr, service, req, a, reply,
-                       timeout_ms > 0 ? timeout_ms : 1);
+                       timeout_ms > 0 ? timeout_ms : 1, bytes);
+}
+
+em_status em__peer_call(em_ctx *ctx, const char *addr, int service,
+                        em_val req, em_arena *a, em_val *reply,
+                        int timeout_ms)
+{
+    uint64_t bytes = 0;
+
+    return em__peer_call_counted(ctx, addr, service, req, a, reply,
+                                 timeout_ms, &bytes);
 }
 
 void em__peer_drop_idle(void)

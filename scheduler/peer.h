@@ -55,6 +55,13 @@ em_status em__peer_call(em_ctx *ctx, const char *addr, int service,
                         em_val req, em_arena *a, em_val *reply,
                         int timeout_ms);
 
+/* As em__peer_call, and adds the encoded bytes of the request sent (each
+ * time it is sent) to *bytes: what one caller sent, where
+ * em__peer_bytes_sent is the whole process's. */
+em_status em__peer_call_counted(em_ctx *ctx, const char *addr, int service,
+                                em_val req, em_arena *a, em_val *reply,
+                                int timeout_ms, uint64_t *bytes);
+
 /* Closes the connections kept for later calls (they reopen on demand). */
 void em__peer_drop_idle(void);
 

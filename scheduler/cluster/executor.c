@@ -385,7 +385,7 @@ static void run_task(xtask *tk, em_arena *scratch)
     sent *s = em__mem_calloc(1, sizeof(*s));
     em_status st = res && s ? EM_OK : EM_ENOMEM;
     task_blocks tb = {tk, res, NULL, 0, 0};
-    em__task_hooks hooks = {on_block_put, find_replica, &tb};
+    em__task_hooks hooks = {on_block_put, find_replica, &tb, NULL};
     struct timespec t0, t1;
     int64_t run_us;
 
