@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "ad_int.h"
 #include "ember/ml_ad.h"
 #include "runtime/err.h"
 #include "runtime/mem.h"
@@ -36,7 +37,13 @@ struct em_ad {
     size_t n, cap;    /* nodes used and allocated */
     em_status st;     /* the first error, sticky */
     size_t grads_to;  /* nodes [0, grads_to) have gradients */
+    em__gpu *gpu;     /* matrix products on this device, or NULL */
 };
+
+void em__ad_use_gpu(em_ad *t, em__gpu *g)
+{
+    t->gpu = g;
+}
 
 em_ad *em_ad_create(void)
 {
@@ -288,6 +295,10 @@ em_ad_node em_ad_matmul(em_ad *t, em_ad_node a, em_ad_node b)
         return EM_AD_NONE;
     x = &t->nodes[a];
     y = &t->nodes[b];
+    if (t->gpu != NULL) {
+        em__gpu_gemm(t->gpu, false, false, m, n, k, x->v, y->v, z->v);
+        return id;
+    }
     for (size_t i = 0; i < m; i++)
         for (size_t l = 0; l < k; l++) {
             double p = x->v[i * k + l];
@@ -458,11 +469,16 @@ static void back_unary(const node *z, node *x)
     }
 }
 
-static void back_matmul(const node *z, node *x, node *y)
+static void back_matmul(em__gpu *g, const node *z, node *x, node *y)
 {
     size_t m = x->rows, k = x->cols, n = y->cols;
 
     /* dX = dZ Y^T, dY = X^T dZ */
+    if (g != NULL) {
+        em__gpu_gemm(g, false, true, m, k, n, z->g, y->v, x->g);
+        em__gpu_gemm(g, true, false, k, n, m, x->v, z->g, y->g);
+        return;
+    }
     for (size_t i = 0; i < m; i++)
         for (size_t l = 0; l < k; l++) {
             double s = 0, p = x->v[i * k + l];
@@ -526,7 +542,7 @@ static void back_node(em_ad *t, const node *z)
         }
         break;
     case OP_MATMUL:
-        back_matmul(z, x, y);
+        back_matmul(t->gpu, z, x, y);
         break;
     case OP_XENT:
         back_xent(z, x);

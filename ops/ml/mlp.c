@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "ad_int.h"
 #include "ember/ml_ad.h"
 #include "linear.h"
 #include "runtime/err.h"
@@ -24,6 +25,7 @@ enum {
     ENV_FRAC,   /* float: the draw probability */
     ENV_SEED,   /* int */
     ENV_STEP,   /* int: the step, from 1 */
+    ENV_GPU,    /* bool: ember.gpu, the products on the task's GPU */
     ENV_N
 };
 
@@ -156,6 +158,7 @@ static em_status grad_partition(em_task *t, const em_val *env,
     double *g, *x = NULL;
     int64_t *y = NULL;
     em_ad *tape;
+    em__gpu *gpu;
     em_status st;
 
     for (size_t l = 0; l < nl; l++)
@@ -175,6 +178,8 @@ static em_status grad_partition(em_task *t, const em_val *env,
         return EM_OK;
     if ((tape = em_ad_create()) == NULL)
         return EM_ENOMEM;
+    gpu = em__gpu_open(e[ENV_GPU].u.b);
+    em__ad_use_gpu(tape, gpu);
     {
         em_ad_node loss = record_loss(tape, layers, nl,
                                       (em_mlp_activation)e[ENV_ACT].u.i,
@@ -184,6 +189,7 @@ static em_status grad_partition(em_task *t, const em_val *env,
             r[1] = em_float(em_ad_value(tape, loss)[0] * (double)n);
     }
     em_ad_destroy(tape);
+    em__gpu_close(gpu);
     if (st != EM_OK)
         return st == EM_ENOMEM ? st : em__lin_fail_last(t);
     for (uint32_t i = 0; i < wv.len; i++)
@@ -224,6 +230,7 @@ static em_status grad_round(run *r, int64_t step, em_arena *tmp,
     env[ENV_FRAC] = em_float(r->frac);
     env[ENV_SEED] = em_int((int64_t)r->o.seed);
     env[ENV_STEP] = em_int(step);
+    env[ENV_GPU] = em_bool(em_ctx_gpu(em_rdd_ctx(r->points)));
     parts = em_rdd_map_partitions_with_index(
         r->points, em_fn_of(grad_partition, em_array(env, ENV_N)));
     st = parts == NULL ? EM_ENOMEM

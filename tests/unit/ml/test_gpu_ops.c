@@ -1,6 +1,6 @@
 /* Tests of the learning operators with ember.gpu on (gpu/gpu.h): k-means,
- * logistic regression and the LSH index give the results of the existing
- * CPU code with GPU operators off -- through the device path on the CPU stand-in, after
+ * logistic regression, the MLP and the LSH index give the results of the
+ * existing CPU code with GPU operators off -- through the device path on the CPU stand-in, after
  * an injected device failure (one warning), and with no device at all
  * (one warning per process) -- in local mode on 1 and 3 threads.
  */
@@ -10,6 +10,7 @@
 
 #include "em_test.h"
 #include "ember/ml.h"
+#include "ember/ml_ad.h"
 #include "ember/ml_cluster.h"
 #include "ember/ml_linear.h"
 #include "gpu/gpu.h"
@@ -137,6 +138,34 @@ static void lsh_on(em_ctx *ctx, const em_val *pts, double *out)
     em_arena_destroy(a);
 }
 
+/* The layers of the MLP of mlp_on and its number of weights. */
+static const int mlp_layers[] = {DIM, 5, 2};
+#define MLP_WEIGHTS (DIM * 5 + 5 * 2 + 5 + 2)
+
+/* The weights of an MLP trained on ctx for 3 epochs. */
+static void mlp_on(em_ctx *ctx, const em_val *pts, double *out)
+{
+    em_arena *a = em_arena_create();
+    em_mlp_opts o = {0};
+    em_val model;
+
+    o.layers = mlp_layers;
+    o.num_layers = 3;
+    o.epochs = 3;
+    o.batch_size = 50;
+    o.seed = 1;
+    EM_CHECK(em_mlp_train(em_ctx_parallelize(ctx, pts, NPTS, 4), &o, a,
+                          &model));
+    for (uint32_t i = 0; i < model.len; i++) {
+        em_val key = model.u.map[2 * i], v = model.u.map[2 * i + 1];
+        if (key.len == 7 && memcmp(key.u.s, "weights", 7) == 0) {
+            assert_int_equal(v.len, MLP_WEIGHTS);
+            memcpy(out, v.u.vec, MLP_WEIGHTS * sizeof(double));
+        }
+    }
+    em_arena_destroy(a);
+}
+
 typedef void (*train_fn)(em_ctx *ctx, const em_val *pts, double *out);
 
 /* Trains with GPU operators off, then on under the given set-up; the
@@ -146,7 +175,7 @@ static void check_same(train_fn train, bool labelled, bool fake, int fails,
 {
     em_arena *a = em_arena_create();
     const em_val *pts = make_points(a, labelled);
-    double off[40], on[40];
+    double off[MLP_WEIGHTS], on[MLP_WEIGHTS];
     int logged = 0;
 
     for (size_t m = 0; m < 2; m++) {
@@ -214,6 +243,16 @@ static void test_gpu_ops_lsh_fallback(void **state)
     check_same(lsh_on, false, true, 1, 1, 40);
 }
 
+static void test_gpu_ops_mlp_device_path(void **state)
+{
+    check_same(mlp_on, true, true, 0, 0, MLP_WEIGHTS);
+}
+
+static void test_gpu_ops_mlp_fallback(void **state)
+{
+    check_same(mlp_on, true, true, 1, 1, MLP_WEIGHTS);
+}
+
 static void test_gpu_ops_ctx_option(void **state)
 {
     em_ctx *ctx = ctx_with_gpu("local[1]", 0);
@@ -241,6 +280,8 @@ int main(void)
         EM_TEST(test_gpu_ops_logistic_no_device),
         EM_TEST(test_gpu_ops_lsh_device_path),
         EM_TEST(test_gpu_ops_lsh_fallback),
+        EM_TEST(test_gpu_ops_mlp_device_path),
+        EM_TEST(test_gpu_ops_mlp_fallback),
         EM_TEST(test_gpu_ops_ctx_option),
     };
 
