@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cmds.h"
+#include "ember/gpu.h"
 #include "scheduler/cluster/worker.h"
 #include "scheduler/net/client.h"
 #include "scheduler/net/net.h"
@@ -17,7 +18,7 @@
 static const char help[] =
     "usage: ember worker --master ember://H:P [--host H] [--cores N]\n"
     "                    [--memory SIZE] [--work-dir D] [--secret-file F]\n"
-    "                    [--id ID]\n"
+    "                    [--id ID] [--gpu]\n"
     "\n"
     "Runs a worker of the pool in the foreground until SIGINT or SIGTERM:\n"
     "it registers with the master (and again whenever the master comes\n"
@@ -33,7 +34,10 @@ static const char help[] =
     "                   created, mode 700)\n"
     "  --secret-file F  the cluster secret (default $EMBER_SECRET_FILE,\n"
     "                   else ~/.ember/secret)\n"
-    "  --id ID          the worker's name (default HOSTNAME-PORT)\n";
+    "  --id ID          the worker's name (default HOSTNAME-PORT)\n"
+    "  --gpu            offer this machine's GPUs to the executors, one\n"
+    "                   device each in turn (docs/gpu.md); without it\n"
+    "                   executors run GPU operators on the CPU\n";
 
 static void print_line(const char *line, void *ud)
 {
@@ -50,6 +54,7 @@ static void print_net(int level, const char *msg)
 /* The options as given. */
 typedef struct args {
     const char *master, *host, *cores, *memory, *work_dir, *secret, *id;
+    bool is_gpu; /* --gpu */
 } args;
 
 /* 0, -1 after --help, or the exit status of a usage error. */
@@ -67,6 +72,10 @@ static int parse(int argc, char **argv, args *a)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(help, stdout);
             return -1;
+        }
+        if (strcmp(argv[i], "--gpu") == 0) {
+            a->is_gpu = true;
+            continue;
         }
         for (size_t k = 0; k < sizeof(names) / sizeof(names[0]) && r == 0; k++)
             r = em__cli_take("ember worker", argc, argv, &i, names[k], dst[k]);
@@ -166,6 +175,11 @@ int em__cli_worker(int argc, char **argv)
     o.host = a.host;
     o.work_dir = a.work_dir != NULL ? a.work_dir : "work";
     o.id = a.id;
+    o.gpus = a.is_gpu ? em_gpu_count() : 0;
+    if (a.is_gpu)
+        fprintf(stderr, "ember worker: offering %d GPU%s%s\n", o.gpus,
+                o.gpus == 1 ? "" : "s",
+                o.gpus > 0 ? "" : " (no GPU device found)");
     o.handle_signals = true;
     o.log = print_line;
     em__net_set_log(print_net);

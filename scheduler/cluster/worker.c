@@ -233,6 +233,11 @@ static em_status make_env(em__worker *w, const wlaunch *l, const char *dir,
     snprintf(env->kv[7], cap, "EMBER_BLOCK_SERVER=%s:%d", w->host,
              w->block_port);
     snprintf(env->kv[8], cap, "EMBER_SECRET_FILE=%s", w->o->secret_path);
+    if (w->o->gpus > 0) /* gpu/gpu.h reads it */
+        snprintf(env->kv[9], cap, "EMBER_GPU_DEVICE=%lld",
+                 (long long)(l->exec % w->o->gpus));
+    else
+        snprintf(env->kv[9], cap, "EMBER_GPU_DEVICE=none");
     while (environ[n] != NULL)
         n++;
     env->nenvp = n + EM__WORKER_ENV_VARS + 1;

@@ -44,6 +44,9 @@ typedef struct em__worker_opts {
                                 127.0.0.1 (also what executors are told) */
     int64_t cores;           /* offered cores (>= 1) */
     int64_t memory;          /* offered bytes (>= 0) */
+    int gpus;                /* GPUs offered (`--gpu`): executor n is
+                                given device n % gpus in its
+                                EMBER_GPU_DEVICE; 0: none ("none") */
     const char *work_dir;    /* created (mode 0700) when missing */
     const char *id;          /* NULL: "<hostname>-<block port>" */
     em__secret key;          /* the cluster secret's key */

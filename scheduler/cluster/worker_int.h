@@ -27,7 +27,7 @@
 
 /* Variables a worker sets in a child's environment (at most), and the
  * room for each "NAME=value". */
-#define EM__WORKER_ENV_VARS 9
+#define EM__WORKER_ENV_VARS 10
 #define EM__WORKER_ENV_BYTES (PATH_MAX + 64)
 
 /* A running executor (worker.c). */

@@ -2,12 +2,24 @@
 # The GPU options of the `ember` command (docs/gpu.md): `ember info` names
 # the build's toolkit and the devices seen, or says plainly that there
 # are none; `ember run --gpu` trains k-means to the centres of a run
-# without it, and on a machine without a device says so once on stderr.
+# without it, and on a machine without a device says so once on stderr;
+# on a pool, `ember worker --gpu` gives each executor a device in
+# EMBER_GPU_DEVICE (or "none" without one, as a worker without --gpu) and
+# the driver's --gpu trains to the same centres there.
 set -euo pipefail
 build=$1
 ember=$build/cli/ember
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+export HOME=$tmp/home # the master creates ~/.ember/secret here
+unset EMBER_MASTER EMBER_SECRET_FILE EMBER_GPU EMBER_GPU_DEVICE
+mkdir -p "$HOME"
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
 
 info=$("$ember" info)
 case "$info" in
@@ -39,4 +51,42 @@ if [[ "$info" != *"GPU 0: "* ]] &&
     echo "FAIL no device: expected one warning, got: $(cat "$tmp/err")"
     exit 1
 fi
-echo "ok: ember info and ember run --gpu"
+
+wait_for() { # seconds, command...
+    local limit=$1; shift
+    for _ in $(seq $((limit * 10))); do
+        "$@" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+"$ember" master --port 0 --port-file "$tmp/port" 2>>"$tmp/master.log" &
+pids+=("$!")
+wait_for 10 test -s "$tmp/port" || { echo "FAIL master"; exit 1; }
+url=ember://127.0.0.1:$(cat "$tmp/port")
+mkdir -p "$tmp/w1"
+"$ember" worker --master "$url" --cores 2 --work-dir "$tmp/w1" --id w1 \
+    --gpu 2>>"$tmp/w1.log" &
+pids+=("$!")
+wait_for 10 grep -q "worker w1 " "$tmp/master.log" ||
+    { echo "FAIL worker: $(cat "$tmp/w1.log")"; exit 1; }
+ngpu=$(sed -n 's/^ember worker: offering \([0-9]*\) GPU.*/\1/p' "$tmp/w1.log")
+cat >"$tmp/dev.lua" <<'LUA'
+local d = sc:parallelize({1, 2}, 2):map(function(x)
+  return os.getenv("EMBER_GPU_DEVICE") or "unset"
+end):collect()
+print(d[1])
+LUA
+dev=$("$ember" run --master "$url" "$tmp/dev.lua")
+if [[ "$ngpu" == 0 && "$dev" != none ]] ||
+   [[ "$ngpu" != 0 && ! "$dev" =~ ^[0-9]+$ ]]; then
+    echo "FAIL worker --gpu offering '$ngpu': executor device '$dev'"
+    exit 1
+fi
+"$ember" run --master "$url" --gpu "$tmp/km.lua" >"$tmp/pool" 2>"$tmp/err"
+if ! cmp -s "$tmp/off" "$tmp/pool"; then
+    echo "FAIL --gpu on the pool changed the centres:"
+    paste "$tmp/off" "$tmp/pool"
+    exit 1
+fi
+echo "ok: ember info, ember run --gpu, ember worker --gpu"
