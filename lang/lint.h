@@ -104,6 +104,10 @@ void em__lua_open_nn(lua_State *L);
  * methods of its handles, which work in tasks too (lps.c). */
 void em__lua_open_ps(lua_State *L, bool is_driver);
 
+/* Adds ember.gpu (info: the GPU toolkit and devices) to the module at the
+ * top (lgpu.c). */
+void em__lua_open_gpu(lua_State *L);
+
 /* The em_storage of a level name ("MEMORY_AND_DISK"), or -1; and back. */
 int em__lua_storage_of(const char *name);
 const char *em__lua_storage_name(int level);
