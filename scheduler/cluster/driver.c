@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "proto.h"
+#include "scheduler/barrier.h"
 #include "scheduler/ctx.h"
 #include "scheduler/exec.h"
 #include "scheduler/lineage.h"
@@ -27,11 +28,17 @@
 
 extern const int em__executor_linked;
 
-enum { T_PENDING = 0, T_RUNNING, T_DONE };
+/* T_DRAIN: a task of a failed barrier round, still running: its result
+ * only frees its core. */
+enum { T_PENDING = 0, T_RUNNING, T_DONE, T_DRAIN };
 
 /* How long a task waits for a core where its cached input lives before it
  * runs anywhere (Spark's spark.locality.wait). */
 #define LOCALITY_WAIT_MS 3000
+
+/* How long a barrier stage waits for a pool with as many cores as it has
+ * tasks before it fails ($EMBER_BARRIER_WAIT_MS). */
+#define BARRIER_WAIT_MS 30000
 
 /* Where a cached block lives: in an executor's memory (exec >= 0), or as
  * a second copy kept by the worker whose block server is host (exec -1). */
@@ -94,6 +101,15 @@ struct dstage {
     char message[1200];
     char first_cause[1024];
     int64_t idle_since_ms; /* no executor at all since */
+    bool is_barrier;       /* every task at once (barrier.h) */
+    int battempt;          /* a barrier stage's round: its attempt */
+    int64_t short_since_ms; /* the pool has had too few cores since */
+    struct bheld {         /* a barrier round's results, kept until every
+                              task has one */
+        em_arena *a;
+        em_val result;
+        char block[300];   /* the block server of its executor */
+    } *held;
 };
 
 typedef struct driver {
@@ -269,6 +285,8 @@ static bool has_free_core(const driver *d)
     return false;
 }
 
+static void schedule_barrier(driver *d);
+
 /* Gives pending tasks of the running stage to free cores. Tasks before
  * s->scan_from are not pending, so a stage of n tasks costs O(n) in all,
  * not O(n) per call. */
@@ -280,6 +298,10 @@ static void schedule(driver *d)
 
     if (s == NULL || s->is_finished)
         return;
+    if (s->is_barrier) {
+        schedule_barrier(d);
+        return;
+    }
     for (int i = s->scan_from; i < s->n; i++) {
         dtask *t = &s->tasks[i];
         dexec *pick = NULL;
@@ -337,6 +359,8 @@ static void schedule(driver *d)
     s->scan_from = first_left >= 0 ? first_left : s->n;
 }
 
+static void barrier_failed(driver *d, em_status st, const char *why);
+
 /* A task attempt failed (not a fetch failure): retry or give up. */
 static void task_failed(driver *d, dtask *t, int index, em_status st,
                         const char *why)
@@ -344,6 +368,12 @@ static void task_failed(driver *d, dtask *t, int index, em_status st,
     dstage *s = d->cur;
     char msg[1200];
 
+    if (s->is_barrier) {
+        t->state = T_PENDING;
+        t->on = NULL;
+        barrier_failed(d, st, why);
+        return;
+    }
     if (s->first_cause[0] == '\0')
         snprintf(s->first_cause, sizeof(s->first_cause), "%s", why);
     t->failed_on = t->on ? t->on->id : -1;
@@ -436,11 +466,53 @@ static void note_blocks(driver *d, dexec *e, em_val blocks)
     }
 }
 
+/* Takes a task's successful result: its accumulator updates merged, its
+ * value kept as the job's, its map output registered (block: the block
+ * server of the executor that ran it). *fs and *fm name a lost map
+ * output on EM_EFETCH. */
+static em_status keep_result(driver *d, dstage *s, int index,
+                             const char *block, em_val result, int *fs,
+                             int *fm)
+{
+    em_val value;
+    em_arena *a;
+    em_status st;
+
+    if ((st = em__exec_result_apply(d->ctx, result, &value, fs, fm)))
+        return st;
+    a = em__arena_create(0);
+    if (a == NULL || em_val_copy(a, value, &s->out->vals[index]) != EM_OK)
+        st = EM_ENOMEM;
+    s->out->arenas[index] = a;
+    if (st == EM_OK && s->shuffle_id >= 0) {
+        em__shuffle *sh = em__shuffle_find(d->ctx, s->shuffle_id);
+        st = sh ? em__shuffle_register(sh, s->tasks[index].part, block, value)
+                : em__err(EM_ESTATE, "shuffle %d vanished", s->shuffle_id);
+    }
+    return st;
+}
+
+/* A task could not read map output fm of shuffle fs: forget it (or its
+ * whole host) and fail the stage, so that the job recomputes it. */
+static void fetch_failed(driver *d, int fs, int fm)
+{
+    char why[1024], host[300] = "";
+    em__shuffle *sh = fs >= 0 ? em__shuffle_find(d->ctx, fs) : NULL;
+
+    snprintf(why, sizeof(why), "%s", em_last_error());
+    if (sh != NULL && em__shuffle_output_host(sh, fm, host, sizeof(host)))
+        forget_host(d, host);
+    else if (sh != NULL)
+        em__shuffle_forget_output(sh, fm);
+    finish(d, EM_EFETCH, why);
+}
+
+static void barrier_result(driver *d, dexec *e, int index, em_val body);
+
 static void on_result(driver *d, dexec *e, em_val body)
 {
     dstage *s = d->cur;
     int64_t sid, index, attempt;
-    em_val value;
     int fs, fm;
     dtask *t;
     em_status st;
@@ -453,7 +525,8 @@ static void on_result(driver *d, dexec *e, em_val body)
         index >= s->n)
         return; /* late: the stage is over */
     t = &s->tasks[index];
-    if (t->state != T_RUNNING || t->on != e || t->attempt != attempt)
+    if ((t->state != T_RUNNING && t->state != T_DRAIN) || t->on != e ||
+        t->attempt != attempt)
         return;
     e->running--;
     __atomic_sub_fetch(&s->running, 1, __ATOMIC_RELAXED);
@@ -461,44 +534,221 @@ static void on_result(driver *d, dexec *e, em_val body)
     if (em__msg_get(body, "run_us").type == EM_INT)
         __atomic_add_fetch(&d->ctx->task_us, em__msg_get(body, "run_us").u.i,
                            __ATOMIC_RELAXED);
-    st = em__exec_result_apply(d->ctx, em__msg_get(body, "result"), &value,
-                               &fs, &fm);
-    if (st == EM_OK) {
-        em_arena *a = em__arena_create(0);
-        if (a == NULL || em_val_copy(a, value, &s->out->vals[index]) != EM_OK)
-            st = EM_ENOMEM;
-        s->out->arenas[index] = a;
-        if (st == EM_OK && s->shuffle_id >= 0) {
-            em__shuffle *sh = em__shuffle_find(d->ctx, s->shuffle_id);
-            st = sh ? em__shuffle_register(sh, t->part, e->block, value)
-                    : em__err(EM_ESTATE, "shuffle %d vanished",
-                              s->shuffle_id);
-        }
-        if (st == EM_OK) {
-            t->state = T_DONE;
-            t->on = NULL;
-            if (__atomic_add_fetch(&s->done, 1, __ATOMIC_RELAXED) == s->n)
-                finish(d, EM_OK, NULL);
-            return;
-        }
-    }
-    if (st == EM_EFETCH) {
-        char why[1024], host[300] = "";
-        em__shuffle *sh = fs >= 0 ? em__shuffle_find(d->ctx, fs) : NULL;
-        snprintf(why, sizeof(why), "%s", em_last_error());
-        if (sh != NULL && em__shuffle_output_host(sh, fm, host,
-                                                  sizeof(host)))
-            forget_host(d, host);
-        else if (sh != NULL)
-            em__shuffle_forget_output(sh, fm);
-        finish(d, EM_EFETCH, why);
+    if (s->is_barrier) {
+        barrier_result(d, e, (int)index, em__msg_get(body, "result"));
         return;
     }
-    {
+    st = keep_result(d, s, (int)index, e->block, em__msg_get(body, "result"),
+                     &fs, &fm);
+    if (st == EM_OK) {
+        t->state = T_DONE;
+        t->on = NULL;
+        if (__atomic_add_fetch(&s->done, 1, __ATOMIC_RELAXED) == s->n)
+            finish(d, EM_OK, NULL);
+    } else if (st == EM_EFETCH) {
+        fetch_failed(d, fs, fm);
+    } else {
         char why[1024];
         snprintf(why, sizeof(why), "%s", em_last_error());
         task_failed(d, t, (int)index, st, why);
     }
+}
+
+/* ---- barrier stages (loop thread) ---- */
+
+/* The round of the barrier stage failed: its executors abort its
+ * collectives, its running tasks drain, its results are dropped, and the
+ * stage runs again as the next attempt -- or fails after the attempts. */
+static void barrier_failed(driver *d, em_status st, const char *why)
+{
+    dstage *s = d->cur;
+    char msg[1200];
+    em__msg m;
+
+    if (s->first_cause[0] == '\0')
+        snprintf(s->first_cause, sizeof(s->first_cause), "%s", why);
+    for (dexec *e = d->execs; e != NULL; e = e->next) {
+        if (!was_sent(e, s->id))
+            continue;
+        em__msg_init(&m);
+        em__msg_put(&m, "serial", em_int((int64_t)d->ctx->serial));
+        em__msg_put(&m, "stage", em_int(s->id));
+        em__msg_put(&m, "attempt", em_int(s->battempt));
+        send_msg(e->conn, EM__MSG_BARRIER_ABORT, &m);
+    }
+    for (int i = 0; i < s->n; i++) {
+        dtask *t = &s->tasks[i];
+        if (t->state == T_RUNNING)
+            t->state = T_DRAIN;
+        else if (t->state == T_DONE)
+            t->state = T_PENDING;
+        em__arena_destroy(s->held[i].a);
+        s->held[i].a = NULL;
+    }
+    __atomic_store_n(&s->done, 0, __ATOMIC_RELAXED);
+    s->battempt++;
+    if (s->battempt < d->ctx->max_attempts && st != EM_ENOMEM)
+        return;
+    snprintf(msg, sizeof(msg), "job aborted: barrier stage %d failed %d "
+             "times (every task retried each time); first cause: %s", s->id,
+             s->battempt, s->first_cause);
+    finish(d, st, msg);
+}
+
+/* Every task of the round succeeded: their results become the job's. */
+static void barrier_done(driver *d)
+{
+    dstage *s = d->cur;
+    int fs, fm;
+    em_status st = EM_OK;
+
+    for (int i = 0; i < s->n && st == EM_OK; i++)
+        st = keep_result(d, s, i, s->held[i].block, s->held[i].result, &fs,
+                         &fm);
+    if (st == EM_OK) {
+        finish(d, EM_OK, NULL);
+    } else if (st == EM_EFETCH) {
+        fetch_failed(d, fs, fm);
+    } else {
+        char why[1024];
+        snprintf(why, sizeof(why), "%s", em_last_error());
+        barrier_failed(d, st, why);
+    }
+}
+
+/* A result of a barrier task: kept until the round is complete, or the
+ * round's failure. A task of a failed round only frees its core. */
+static void barrier_result(driver *d, dexec *e, int index, em_val result)
+{
+    dstage *s = d->cur;
+    dtask *t = &s->tasks[index];
+    struct bheld *h = &s->held[index];
+    bool is_ok = result.type == EM_ARRAY && result.len == 5 &&
+                 result.u.arr[0].type == EM_INT && result.u.arr[0].u.i == 0;
+    int fs, fm;
+    char why[1024];
+    em_status st;
+
+    t->on = NULL;
+    if (t->state == T_DRAIN) {
+        t->state = T_PENDING;
+        return;
+    }
+    if (is_ok) {
+        h->a = em__arena_create(0);
+        if (h->a != NULL && em_val_copy(h->a, result, &h->result) == EM_OK) {
+            snprintf(h->block, sizeof(h->block), "%s", e->block);
+            t->state = T_DONE;
+            if (__atomic_add_fetch(&s->done, 1, __ATOMIC_RELAXED) == s->n)
+                barrier_done(d);
+            return;
+        }
+        st = em__oom();
+    } else {
+        st = em__exec_result_apply(d->ctx, result, &result, &fs, &fm);
+    }
+    snprintf(why, sizeof(why), "%s", em_last_error());
+    t->state = T_PENDING;
+    barrier_failed(d, st, why);
+}
+
+/* Fails the stage when the pool has had fewer cores than it has tasks
+ * for longer than the wait. */
+static void barrier_check_cores(driver *d, int cores)
+{
+    dstage *s = d->cur;
+    int64_t t = now_ms();
+    char msg[600];
+
+    if (cores >= s->n) {
+        s->short_since_ms = 0;
+        return;
+    }
+    if (s->short_since_ms == 0)
+        s->short_since_ms = t;
+    if (t - s->short_since_ms < env_ms("EMBER_BARRIER_WAIT_MS",
+                                       BARRIER_WAIT_MS))
+        return;
+    snprintf(msg, sizeof(msg), "barrier stage %d needs %d task slots at "
+             "once, and the pool has had %d cores for %lld s: barrier mode "
+             "cannot run a stage that needs more slots than the cluster has; "
+             "start more workers or use fewer partitions (coalesce)", s->id,
+             s->n, cores, (long long)(t - s->short_since_ms) / 1000);
+    finish(d, EM_ESTATE, msg);
+}
+
+/* Picks an executor with a free core for each task, filling executors in
+ * turn; false when the free cores are too few. */
+static bool barrier_place(driver *d, dstage *s)
+{
+    dexec *e = d->execs;
+    int used = 0;
+
+    for (int i = 0; i < s->n; i++) {
+        while (e != NULL && e->running + used >= e->cores) {
+            e = e->next;
+            used = 0;
+        }
+        if (e == NULL)
+            return false;
+        s->tasks[i].on = e;
+        used++;
+    }
+    return true;
+}
+
+/* Starts the next round of the barrier stage when no task of the last
+ * one still runs and the free cores can take every task at once. */
+static void schedule_barrier(driver *d)
+{
+    dstage *s = d->cur;
+    int cores = 0;
+    em_arena *a;
+    em_val *pair, *peers, barrier;
+    em__msg m;
+
+    for (int i = 0; i < s->n; i++)
+        if (s->tasks[i].state != T_PENDING)
+            return;
+    for (dexec *e = d->execs; e != NULL; e = e->next)
+        cores += e->cores;
+    barrier_check_cores(d, cores);
+    if (s->is_finished || !barrier_place(d, s))
+        return;
+    if ((a = em__arena_create(0)) == NULL ||
+        (pair = em_array_make(a, 2, &barrier)) == NULL ||
+        (peers = em_array_make(a, (size_t)s->n, &pair[1])) == NULL) {
+        em__arena_destroy(a);
+        return; /* the next check tries again */
+    }
+    pair[0] = em_int((int64_t)d->ctx->serial);
+    for (int i = 0; i < s->n; i++) {
+        dexec *e = s->tasks[i].on;
+        if (e->peer[0] == '\0') {
+            em__arena_destroy(a);
+            finish(d, EM_ESTATE, "an executor has no peer endpoint: barrier "
+                   "stages cannot run (see its log)");
+            return;
+        }
+        peers[i] = em_cstr(e->peer);
+    }
+    for (int i = 0; i < s->n; i++) {
+        dtask *t = &s->tasks[i];
+        if (send_stage(d, t->on, s) != EM_OK)
+            break; /* the connection closes: exec_lost fails the round */
+        t->attempt = s->battempt;
+        em__msg_init(&m);
+        em__msg_put(&m, "stage", em_int(s->id));
+        em__msg_put(&m, "index", em_int(i));
+        em__msg_put(&m, "part", em_int(t->part));
+        em__msg_put(&m, "attempt", em_int(t->attempt));
+        em__msg_put(&m, "barrier", barrier);
+        send_msg(t->on->conn, EM__MSG_TASK, &m);
+        t->state = T_RUNNING;
+        t->on->running++;
+        __atomic_add_fetch(&s->running, 1, __ATOMIC_RELAXED);
+    }
+    em__arena_destroy(a);
 }
 
 /* ---- executors (loop thread) ---- */
@@ -542,7 +792,13 @@ static void exec_lost(driver *d, dexec *e, const char *reason)
     if (d->cur != NULL && !d->cur->is_finished) {
         for (int i = 0; i < d->cur->n && !d->cur->is_finished; i++) {
             dtask *t = &d->cur->tasks[i];
-            if (t->state == T_RUNNING && t->on == e) {
+            if (t->on != e)
+                continue;
+            if (t->state == T_DRAIN) { /* no result will come */
+                __atomic_sub_fetch(&d->cur->running, 1, __ATOMIC_RELAXED);
+                t->state = T_PENDING;
+                t->on = NULL;
+            } else if (t->state == T_RUNNING) {
                 __atomic_sub_fetch(&d->cur->running, 1, __ATOMIC_RELAXED);
                 task_failed(d, t, i, EM_ELOST, why);
             }
@@ -885,6 +1141,10 @@ static void cancel_on_loop(void *arg)
 
 static void dstage_free(dstage *s)
 {
+    for (int i = 0; s->held != NULL && i < s->n; i++)
+        em__arena_destroy(s->held[i].a);
+    em__mem_free(s->held,
+                 s->held ? (size_t)(s->n ? s->n : 1) * sizeof(*s->held) : 0);
     em__buf_fini(&s->frame);
     em__mem_free(s->tasks, (size_t)(s->n ? s->n : 1) * sizeof(dtask));
     em__mem_free(s->cached, s->cached_cap * sizeof(int));
@@ -913,7 +1173,8 @@ static void stage_end(void *arg)
         if (!was_sent(e, s->id))
             continue;
         for (int i = 0; i < s->n; i++) /* attempts still running count */
-            if (s->tasks[i].state == T_RUNNING && s->tasks[i].on == e)
+            if ((s->tasks[i].state == T_RUNNING ||
+                 s->tasks[i].state == T_DRAIN) && s->tasks[i].on == e)
                 e->running--;
         em__msg_init(&m);
         em__msg_put(&m, "stage", em_int(s->id));
@@ -994,6 +1255,16 @@ static em_status cluster_stage_run(em_ctx *ctx, em_rdd *rdd,
     s->n = n;
     s->out = out;
     s->shuffle_id = fn == em__shuffle_map_task ? (int)arg.u.i : -1;
+    if (em__stage_is_barrier(rdd)) {
+        s->is_barrier = true;
+        s->held = em__mem_calloc((size_t)(n ? n : 1), sizeof(*s->held));
+        if ((st = em__barrier_check_parts(rdd, parts, n)) != EM_OK ||
+            s->held == NULL) {
+            st = s->held == NULL ? EM_ENOMEM : st;
+            em__job_result_fini(out);
+            goto out_free;
+        }
+    }
     for (int i = 0; i < n; i++) {
         s->tasks[i].part = parts ? parts[i] : i;
         s->tasks[i].failed_on = -1;

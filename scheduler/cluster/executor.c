@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "proto.h"
+#include "scheduler/barrier.h"
 #include "scheduler/ctx.h"
 #include "scheduler/exec.h"
 #include "scheduler/lineage.h"
@@ -43,6 +44,8 @@ typedef struct xtask {
     xstage_ref *stage;
     int index, part, attempt;
     char replica[300];    /* where second copies of _2 blocks go, or "" */
+    em_arena *barrier_a;  /* a barrier stage's task: holds its peers */
+    em__barrier_round round; /* and its round */
     struct xtask *next;
 } xtask;
 
@@ -386,9 +389,14 @@ static void run_task(xtask *tk, em_arena *scratch)
     em_status st = res && s ? EM_OK : EM_ENOMEM;
     task_blocks tb = {tk, res, NULL, 0, 0};
     em__task_hooks hooks = {on_block_put, find_replica, &tb, NULL};
+    em_barrier b;
     struct timespec t0, t1;
     int64_t run_us;
 
+    if (tk->barrier_a != NULL) {
+        em__barrier_init(&b, the_exec->ctx, &tk->round, tk->index);
+        hooks.barrier = &b;
+    }
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (st == EM_OK)
         st = em__exec_task(the_exec->ctx, tk->stage->x, tk->part, tk->attempt,
@@ -453,6 +461,7 @@ static void *task_thread(void *arg)
             e->tail = NULL;
         pthread_mutex_unlock(&e->lock);
         run_task(tk, scratch);
+        em__arena_destroy(tk->barrier_a);
         em__mem_free(tk, sizeof(*tk));
         pthread_mutex_lock(&e->lock);
     }
@@ -502,6 +511,49 @@ static em_status on_stage(executor *e, em_val body)
     return EM_OK;
 }
 
+/* A barrier stage's task gets [serial, [peer address by task index]]
+ * (nil for other tasks): its round, kept with the task. */
+static em_status read_barrier(xtask *tk, em_val v)
+{
+    const em_val *it = v.u.arr;
+    const char **peers;
+    em_val copy;
+
+    if (v.type == EM_NIL)
+        return EM_OK;
+    if (v.type != EM_ARRAY || v.len != 2 || it[0].type != EM_INT ||
+        it[1].type != EM_ARRAY || it[1].len == 0 ||
+        (int64_t)tk->index >= (int64_t)it[1].len)
+        return em__err(EM_EPROTO, "TASK: malformed barrier field");
+    if ((tk->barrier_a = em__arena_create(0)) == NULL)
+        return EM_ENOMEM;
+    peers = em__arena_alloc(tk->barrier_a, it[1].len * sizeof(*peers), 8);
+    if (peers == NULL || em_val_copy(tk->barrier_a, it[1], &copy) != EM_OK)
+        goto out_free;
+    for (uint32_t i = 0; i < copy.len; i++) {
+        em_val p = copy.u.arr[i];
+        char *s = em__arena_alloc(tk->barrier_a, p.len + 1, 1);
+        if (p.type != EM_STR || s == NULL) {
+            em__arena_destroy(tk->barrier_a);
+            tk->barrier_a = NULL;
+            return em__err(EM_EPROTO, "TASK: malformed barrier peers");
+        }
+        memcpy(s, p.u.s, p.len);
+        s[p.len] = '\0';
+        peers[i] = s;
+    }
+    tk->round.serial = (uint64_t)it[0].u.i;
+    tk->round.stage = tk->stage->x->id;
+    tk->round.attempt = tk->attempt;
+    tk->round.n = (int)copy.len;
+    tk->round.peers = peers;
+    return EM_OK;
+out_free:
+    em__arena_destroy(tk->barrier_a);
+    tk->barrier_a = NULL;
+    return EM_ENOMEM;
+}
+
 static em_status on_task(executor *e, em_val body)
 {
     int64_t sid, index, part, attempt;
@@ -525,6 +577,10 @@ static em_status on_task(executor *e, em_val body)
     tk->attempt = (int)attempt;
     em__msg_str(EM__MSG_TASK, body, "replica", tk->replica,
                 sizeof(tk->replica)); /* absent: no second copies */
+    if ((st = read_barrier(tk, em__msg_get(body, "barrier"))) != EM_OK) {
+        em__mem_free(tk, sizeof(*tk));
+        return st;
+    }
     r->refs++;
     pthread_mutex_lock(&e->lock);
     if (e->tail)
@@ -604,6 +660,14 @@ static em_status on_frame(em__conn *c, int type, em_val body, void *ud)
     case EM__MSG_STAGE_DONE:
         on_stage_done(e, body);
         return EM_OK;
+    case EM__MSG_BARRIER_ABORT: {
+        int64_t serial, stage, attempt;
+        if (em__msg_int(type, body, "serial", &serial) == EM_OK &&
+            em__msg_int(type, body, "stage", &stage) == EM_OK &&
+            em__msg_int(type, body, "attempt", &attempt) == EM_OK)
+            em__coll_abort((uint64_t)serial, (int)stage, (int)attempt);
+        return EM_OK;
+    }
     case EM__MSG_UNPERSIST: {
         int64_t rdd;
         if (em__msg_int(type, body, "rdd", &rdd) == EM_OK)
@@ -655,7 +719,8 @@ static em_status start_peer(executor *e)
     int port;
     em_status st;
 
-    if ((st = em__hostport_split(e->block, host, sizeof(host), &port)))
+    if ((st = em__hostport_split(e->block, host, sizeof(host), &port)) ||
+        (st = em__coll_init()))
         return st;
     return em__peer_listen(e->loop, host, &e->key);
 }

@@ -12,7 +12,7 @@
  *   driver  -> master   APP_HELLO (reply APP_WELCOME), JOBS_LIST, ...
  *   master  -> driver   WORKER_LOST
  *   executor-> driver   EXEC_HELLO, EXEC_HEARTBEAT, RESULT
- *   driver  -> executor STAGE, TASK, STAGE_DONE
+ *   driver  -> executor STAGE, TASK, STAGE_DONE, BARRIER_ABORT
  *   executor-> executor PEER (reply PEER_REPLY): collectives, parameter
  *                       server shards (also from a driver's threads)
  *   worker  -> driver   GET_BINARY (reply BINARY)
@@ -90,8 +90,14 @@ enum {
     EM__MSG_TASK = 34,          /* stage: int, index: int, part: int,
                                    attempt: int, replica: str or nil (the
                                    block server that keeps second copies
-                                   of _2 blocks) */
+                                   of _2 blocks), barrier: nil or [serial,
+                                   peers: [str]] (a task of a barrier
+                                   stage: the driver's context serial and
+                                   every task's peer address, by index) */
     EM__MSG_STAGE_DONE = 35,    /* stage: int */
+    EM__MSG_BARRIER_ABORT = 38, /* serial: int, stage: int, attempt: int:
+                                   the attempt of a barrier stage failed;
+                                   its tasks' collectives end at once */
     EM__MSG_UNPERSIST = 36,     /* rdd: int (drop its cached blocks) */
     /* executor -> driver */
     EM__MSG_BCAST_HELD = 37,    /* id: int, path: str, len: int, crc: int:
