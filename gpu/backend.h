@@ -55,7 +55,6 @@ void em__gpu_cpu_gemm(bool is_ta, bool is_tb, size_t m, size_t n, size_t k,
                       const double *a, const double *b, double *c);
 
 #ifdef EMBER_CUDA
-#define EM_HAVE_CUDA 1
 /* The CUDA backend (cuda/backend.cu). */
 extern const em__gpu_backend em__gpu_cuda_backend;
 static inline const em__gpu_backend *em__gpu_cuda(void)
@@ -63,7 +62,6 @@ static inline const em__gpu_backend *em__gpu_cuda(void)
     return &em__gpu_cuda_backend;
 }
 #else
-#define EM_HAVE_CUDA 0
 static inline const em__gpu_backend *em__gpu_cuda(void)
 {
     return NULL;
