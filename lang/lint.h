@@ -108,6 +108,10 @@ void em__lua_open_ps(lua_State *L, bool is_driver);
  * top (lgpu.c). */
 void em__lua_open_gpu(lua_State *L);
 
+/* Adds ember.BarrierTaskContext (get, in a barrier stage's task) to the
+ * module at the top (lbarrier.c). */
+void em__lua_open_barrier(lua_State *L);
+
 /* The em_storage of a level name ("MEMORY_AND_DISK"), or -1; and back. */
 int em__lua_storage_of(const char *name);
 const char *em__lua_storage_name(int level);

@@ -690,6 +690,7 @@ void em__lua_open_ember(lua_State *L, bool is_driver)
     em__lua_open_nn(L);
     em__lua_open_ps(L, is_driver);
     em__lua_open_gpu(L);
+    em__lua_open_barrier(L);
     if (is_driver) {
         lua_pushcfunction(L, mod_context);
         lua_setfield(L, -2, "SparkContext");

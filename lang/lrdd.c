@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ember/barrier.h"
 #include "lint.h"
 
 /* Builds the node from the recorded arguments, pushed at base (the first
@@ -233,6 +234,31 @@ static em_rdd *b_map_partitions(lua_State *L, int b, em_arena *a)
 static int m_map_partitions(lua_State *L)
 {
     return lazy(L, b_map_partitions, "fb");
+}
+
+/* rdd:barrier():mapPartitions(f): an RDDBarrier holds the RDD. */
+#define EM_LUA_RDD_BARRIER "ember.RDDBarrier"
+
+static em_rdd *b_barrier_map_partitions(lua_State *L, int b, em_arena *a)
+{
+    return em_rdd_barrier_map_partitions(
+        NODE(b), fn_at(L, b + 1, EM_LUA_MODE_PART, a));
+}
+static int barrier_map_partitions(lua_State *L)
+{
+    luaL_checkudata(L, 1, EM_LUA_RDD_BARRIER);
+    lua_getiuservalue(L, 1, 1);
+    lua_replace(L, 1);
+    return lazy(L, b_barrier_map_partitions, "fb");
+}
+static int m_barrier(lua_State *L)
+{
+    check_rdd(L, 1);
+    lua_newuserdatauv(L, 1, 1);
+    lua_pushvalue(L, 1);
+    lua_setiuservalue(L, -2, 1);
+    luaL_setmetatable(L, EM_LUA_RDD_BARRIER);
+    return 1;
 }
 
 static em_rdd *b_map_partitions_wi(lua_State *L, int b, em_arena *a)
@@ -685,6 +711,7 @@ static const luaL_Reg methods[] = {
     {"flatMap", m_flat_map},
     {"mapPartitions", m_map_partitions},
     {"mapPartitionsWithIndex", m_map_partitions_wi},
+    {"barrier", m_barrier},
     {"glom", m_glom},
     {"mapValues", m_map_values},
     {"flatMapValues", m_flat_map_values},
@@ -769,5 +796,11 @@ void em__lua_open_rdd(lua_State *L)
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, rdd_tostring);
     lua_setfield(L, -2, "__tostring");
+    lua_pop(L, 1);
+    luaL_newmetatable(L, EM_LUA_RDD_BARRIER);
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, barrier_map_partitions);
+    lua_setfield(L, -2, "mapPartitions");
+    lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
 }
