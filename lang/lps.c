@@ -286,7 +286,7 @@ static int ps_create(lua_State *L)
                                o.init == EM_PS_INIT_NORMAL ? 1 : 0);
     o.seed = (uint64_t)em__lml_opt_int(L, 2, "seed", 0);
     o.snapshot_every = em__lml_opt_int(L, 2, "snapshotEvery", 0);
-    o.staleness = (int)em__lml_opt_int(L, 2, "staleness", -1);
+    o.staleness = (int)em__lml_opt_int(L, 2, "staleness", 0);
     o.is_blocking = em__lml_opt_bool(L, 2, "blocking", false);
     o.timeout_ms = (int)em__lml_opt_int(L, 2, "timeoutMs", 0);
     if (lua_getfield(L, 2, "optimizer") != LUA_TNIL) {

@@ -26,8 +26,16 @@ struct em_ps {
                               replaced when they change */
     em__ps_desc desc;
     em_val ref;            /* the handle, made from desc */
+    em_arena **retired;    /* arenas of earlier descs, which other
+                              threads may still read: freed at destroy */
+    size_t nretired, retired_cap;
     int64_t restores;
     int64_t lost_pushes;
+    bool is_pool;          /* shards in executors, which may be lost */
+    pthread_cond_t restored; /* signalled when the restorer stops */
+    bool is_restoring;     /* a restorer thread runs */
+    char **lost;           /* executors lost, waiting for the restorer */
+    size_t nlost, lost_cap;
 };
 
 /* Ids are unique in the process (local mode runs several contexts in
@@ -66,11 +74,25 @@ static const char *cstr(em_arena *a, em_val v)
     return p;
 }
 
+/* The current desc: its addresses and hot keys stay valid until
+ * destroy, though a restore or rebalance may replace them. */
+static em__ps_desc desc_get(em_ps *ps)
+{
+    em__ps_desc d;
+
+    pthread_mutex_lock(&ps->lock);
+    d = ps->desc;
+    pthread_mutex_unlock(&ps->lock);
+    return d;
+}
+
 /* Sends req to shard s (driver side, through the handle's routing). */
 static em_status ask(em_ps *ps, int s, em_val req, em_arena *a,
                      em_val *reply)
 {
-    return em__ps_call(ps->ctx, &ps->desc, s, req, a, reply);
+    em__ps_desc d = desc_get(ps);
+
+    return em__ps_call(ps->ctx, &d, s, req, a, reply);
 }
 
 /* [op, id, s, extra...] in a. */
@@ -109,23 +131,32 @@ static em_status shard_create(em_ps *ps, int s, const char *addr,
  * current one, and its handle is made; takes a. */
 static em_status desc_set(em_ps *ps, em_arena *a, em_val addrs, em_val hot)
 {
-    em__ps_desc d = ps->desc;
+    em__ps_desc d = desc_get(ps);
     em_val ref;
     em_status st;
 
     d.addrs = addrs;
     d.hot = hot;
-    if ((st = em__ps_handle_make(&d, a, &ref)) != EM_OK) {
-        em__arena_destroy(a);
-        return st;
-    }
+    if ((st = em__ps_handle_make(&d, a, &ref)) != EM_OK)
+        goto out_free;
     pthread_mutex_lock(&ps->lock);
-    em__arena_destroy(ps->arena);
+    if (ps->arena != NULL &&
+        em__mem_grow((void **)&ps->retired, &ps->retired_cap,
+                     ps->nretired + 1, sizeof(*ps->retired)) != 0) {
+        pthread_mutex_unlock(&ps->lock);
+        st = em__oom();
+        goto out_free;
+    }
+    if (ps->arena != NULL)
+        ps->retired[ps->nretired++] = ps->arena;
     ps->arena = a;
     ps->desc = d;
     ps->ref = ref;
     pthread_mutex_unlock(&ps->lock);
     return EM_OK;
+out_free:
+    em__arena_destroy(a);
+    return st;
 }
 
 /* Places shard i on member i mod m and makes it there. */
@@ -154,6 +185,7 @@ static em_status place_shards(em_ps *ps)
         goto out_free;
     }
     hot.type = EM_MAP;
+    ps->is_pool = strcmp(members.u.arr[0].u.s, "local") != 0;
     for (int i = 0; i < ps->conf.shards; i++) {
         const char *addr;
         items[i] = members.u.arr[(uint32_t)i % members.len];
@@ -169,6 +201,8 @@ out_free:
     em__arena_destroy(a);
     return st;
 }
+
+static void on_lost(void *arg, const char *addr);
 
 em_ps *em__ps_create(em_ctx *ctx, const em_ps_opts *opts)
 {
@@ -196,10 +230,13 @@ em_ps *em__ps_create(em_ctx *ctx, const em_ps_opts *opts)
     ps->desc.timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms
                                                : DEFAULT_TIMEOUT_MS;
     pthread_mutex_init(&ps->lock, NULL);
+    pthread_cond_init(&ps->restored, NULL);
     if (place_shards(ps) != EM_OK) {
         em_ps_destroy(ps);
         return NULL;
     }
+    if (ps->is_pool)
+        em__peer_on_lost(ctx, on_lost, ps, 1);
     return ps;
 }
 
@@ -211,6 +248,12 @@ void em_ps_destroy(em_ps *ps)
 
     if (ps == NULL)
         return;
+    if (ps->is_pool)
+        em__peer_on_lost(ps->ctx, on_lost, ps, 0);
+    pthread_mutex_lock(&ps->lock);
+    while (ps->is_restoring)
+        pthread_cond_wait(&ps->restored, &ps->lock);
+    pthread_mutex_unlock(&ps->lock);
     /* every process that hosts a shard or cached values drops them */
     if ((a = em__arena_create(0)) != NULL &&
         em__peer_members(ps->ctx, a, &members) == EM_OK &&
@@ -221,6 +264,13 @@ void em_ps_destroy(em_ps *ps)
                                 ps->desc.timeout_ms);
     em__arena_destroy(a);
     em__arena_destroy(ps->arena);
+    for (size_t i = 0; i < ps->nretired; i++)
+        em__arena_destroy(ps->retired[i]);
+    em__mem_free(ps->retired, ps->retired_cap * sizeof(*ps->retired));
+    for (size_t i = 0; i < ps->nlost; i++)
+        em__mem_free(ps->lost[i], strlen(ps->lost[i]) + 1);
+    em__mem_free(ps->lost, ps->lost_cap * sizeof(*ps->lost));
+    pthread_cond_destroy(&ps->restored);
     pthread_mutex_destroy(&ps->lock);
     em__mem_free(ps, sizeof(*ps));
 }
@@ -232,7 +282,7 @@ em_val em_ps_ref(const em_ps *ps)
 
 em_status em_ps_get(em_ps *ps, const em_val *keys, size_t n, double *out)
 {
-    em__ps_desc d = ps->desc;
+    em__ps_desc d = desc_get(ps);
 
     if (n > 0 && (keys == NULL || out == NULL))
         return em__err(EM_EINVAL, "em_ps_get: NULL keys or out");
@@ -243,9 +293,11 @@ em_status em_ps_get(em_ps *ps, const em_val *keys, size_t n, double *out)
 em_status em_ps_put(em_ps *ps, const em_val *keys, size_t n,
                     const double *deltas)
 {
+    em__ps_desc d = desc_get(ps);
+
     if (n > 0 && (keys == NULL || deltas == NULL))
         return em__err(EM_EINVAL, "em_ps_put: NULL keys or deltas");
-    return em__ps_push(ps->ctx, &ps->desc, keys, n, deltas);
+    return em__ps_push(ps->ctx, &d, keys, n, deltas);
 }
 
 /* ---- statistics ---- */
@@ -312,14 +364,15 @@ em_status em_ps_shard_stats_get(em_ps *ps, int shard, em_ps_shard_stats *out)
 static em_status addrs_with(em_ps *ps, int s, const char *addr, em_arena *a,
                             em_val *out)
 {
-    em_val *items = em_array_make(a, (size_t)ps->desc.nshards, out);
+    em__ps_desc d = desc_get(ps);
+    em_val *items = em_array_make(a, (size_t)d.nshards, out);
     em_status st = EM_OK;
 
     if (items == NULL)
         return em__oom();
-    for (int i = 0; i < ps->desc.nshards && st == EM_OK; i++)
+    for (int i = 0; i < d.nshards && st == EM_OK; i++)
         st = i == s ? em_str_copy(a, addr, strlen(addr), &items[i])
-                    : em_val_copy(a, ps->desc.addrs.u.arr[i], &items[i]);
+                    : em_val_copy(a, d.addrs.u.arr[i], &items[i]);
     return st;
 }
 
@@ -336,7 +389,7 @@ static em_status restore(em_ps *ps, int s, const char *addr, em_val snap,
         return em__oom();
     if ((st = shard_create(ps, s, addr, snap, a)) != EM_OK ||
         (st = addrs_with(ps, s, addr, a, &addrs)) != EM_OK ||
-        (st = em_val_copy(a, ps->desc.hot, &hot)) != EM_OK) {
+        (st = em_val_copy(a, desc_get(ps).hot, &hot)) != EM_OK) {
         em__arena_destroy(a);
         return st;
     }
@@ -373,7 +426,7 @@ em_status em__ps_lose_shard(em_ps *ps, int shard)
         goto out;
     snap = reply.len == 2 ? reply.u.arr[1] : em_nil();
     from = snap.type == EM_ARRAY ? snap.u.arr[0].u.i : 0;
-    if ((addr = cstr(a, ps->desc.addrs.u.arr[shard])) == NULL) {
+    if ((addr = cstr(a, desc_get(ps).addrs.u.arr[shard])) == NULL) {
         st = em__oom();
         goto out;
     }
@@ -494,14 +547,15 @@ static em_status move_hot(em_ps *ps, const struct hot *hs, size_t n,
 static em_status hot_map(em_ps *ps, const struct hot *hs, size_t n,
                          em_arena *na, em_val *out)
 {
-    size_t old = ps->desc.hot.len, m = 2 * (old + n);
+    em_val prev = desc_get(ps).hot;
+    size_t old = prev.len, m = 2 * (old + n);
     em_val *kv = em__arena_alloc(na, (m + 1) * sizeof(*kv), 16);
     em_status st;
 
     if (kv == NULL)
         return em__oom();
     for (size_t i = 0; i < 2 * old; i++)
-        kv[i] = ps->desc.hot.u.map[i];
+        kv[i] = prev.u.map[i];
     for (size_t i = 0; i < n; i++) {
         kv[2 * (old + i)] = hs[i].key;
         kv[2 * (old + i) + 1] = em_int(hs[i].to);
@@ -559,7 +613,7 @@ em_status em_ps_rebalance(em_ps *ps, int hot_keys)
         goto out;
     }
     if ((st = hot_map(ps, hs, n, na, &hot)) != EM_OK ||
-        (st = em_val_copy(na, ps->desc.addrs, &addrs)) != EM_OK) {
+        (st = em_val_copy(na, desc_get(ps).addrs, &addrs)) != EM_OK) {
         em__arena_destroy(na);
         goto out;
     }
@@ -567,4 +621,162 @@ em_status em_ps_rebalance(em_ps *ps, int hot_keys)
 out:
     em__arena_destroy(a);
     return st;
+}
+
+/* ---- executors lost on the pool ---- */
+
+/* Sends req to addr, waiting at most the server's timeout. */
+static em_status ask_at(em_ps *ps, const char *addr, em_val req, em_arena *a,
+                        em_val *reply)
+{
+    return em__peer_call(ps->ctx, addr, EM__PEER_PS, req, a, reply,
+                         ps->desc.timeout_ms);
+}
+
+/* The highest version of shard s any live process (the driver included)
+ * had a push answered with: pushes up to there were applied, and those
+ * after the snapshot are lost with the shard. Pushes answered only to
+ * tasks of the lost executor are not seen: the count is a lower bound
+ * (docs/ps.md). */
+static int64_t acked_max(em_ps *ps, int s, em_val members, em_arena *a)
+{
+    em_val req, reply;
+    int64_t v = em__ps_acked(ps->desc.id, s); /* the driver's own pushes */
+    const char *addr;
+
+    if (make_req(ps, EM__PS_ACKED, s, NULL, 0, a, &req) != EM_OK)
+        return v;
+    for (uint32_t i = 0; i < members.len; i++)
+        if ((addr = cstr(a, members.u.arr[i])) != NULL &&
+            ask_at(ps, addr, req, a, &reply) == EM_OK && reply.len == 2 &&
+            reply.u.arr[1].type == EM_INT && reply.u.arr[1].u.i > v)
+            v = reply.u.arr[1].u.i;
+    return v;
+}
+
+/* Tells every live process, the driver's too, that shard s now lives at
+ * addr. */
+static void remap_all(em_ps *ps, int s, const char *addr, em_val members,
+                      em_arena *a)
+{
+    em_val extra[3], req, reply;
+    const char *m;
+
+    extra[0] = em_cstr(addr);
+    extra[1] = em_int(ps->desc.dim);
+    extra[2] = em_int(ps->desc.nshards);
+    if (make_req(ps, EM__PS_REMAP, s, extra, 3, a, &req) != EM_OK)
+        return;
+    (void)em__ps_remap(&req); /* the driver's own calls in flight */
+    for (uint32_t i = 0; i < members.len; i++)
+        if ((m = cstr(a, members.u.arr[i])) != NULL)
+            (void)ask_at(ps, m, req, a, &reply);
+}
+
+/* Restores shard s, whose process at dead is gone, on its keeper (or the
+ * first live process) from the snapshot the keeper holds. */
+static em_status restore_shard(em_ps *ps, int s, const char *dead,
+                               em_val members, em_arena *a)
+{
+    em__ps_desc d = desc_get(ps);
+    const char *keeper, *host = NULL;
+    em_val snap = em_nil(), req, reply;
+    int64_t acked, from;
+    em_status st;
+
+    if ((st = em__ps_keeper(&d, s, a, &keeper)) != EM_OK)
+        return st;
+    for (uint32_t i = 0; i < members.len && host == NULL; i++)
+        if (keeper != NULL && members.u.arr[i].len == strlen(keeper) &&
+            memcmp(members.u.arr[i].u.s, keeper, strlen(keeper)) == 0)
+            host = keeper;
+    if (host != NULL &&
+        (st = make_req(ps, EM__PS_KEPT, s, NULL, 0, a, &req)) == EM_OK &&
+        ask_at(ps, host, req, a, &reply) == EM_OK && reply.len == 2)
+        snap = reply.u.arr[1];
+    if (host == NULL && (host = cstr(a, members.u.arr[0])) == NULL)
+        return em__oom();
+    acked = acked_max(ps, s, members, a);
+    from = snap.type == EM_ARRAY && snap.len == 2 &&
+                   snap.u.arr[0].type == EM_INT
+               ? snap.u.arr[0].u.i
+               : 0;
+    if ((st = restore(ps, s, host, snap, acked > from ? acked - from : 0)) !=
+        EM_OK)
+        return st;
+    remap_all(ps, s, host, members, a);
+    return EM_OK;
+}
+
+/* Restores every shard that lived at dead. */
+static void restore_lost(em_ps *ps, const char *dead)
+{
+    em_arena *a = em__arena_create(0);
+    em_val members;
+    em__ps_desc d = desc_get(ps);
+    em_status st = EM_OK;
+
+    if (a == NULL || em__peer_members(ps->ctx, a, &members) != EM_OK ||
+        members.len == 0)
+        st = em__err(EM_ELOST, "no live executor");
+    for (int s = 0; s < d.nshards && st == EM_OK; s++) {
+        em_val at = d.addrs.u.arr[s];
+        if (at.len == strlen(dead) && memcmp(at.u.s, dead, at.len) == 0)
+            st = restore_shard(ps, s, dead, members, a);
+    }
+    if (st != EM_OK) /* tasks will time out on the shard: say why */
+        fprintf(stderr, "ember: parameter server %lld: shards at %s not "
+                "restored: %s\n", (long long)d.id, dead, em_last_error());
+    em__arena_destroy(a);
+}
+
+/* The restorer thread: works through the lost executors. */
+static void *restorer(void *arg)
+{
+    em_ps *ps = arg;
+    char *dead;
+
+    pthread_mutex_lock(&ps->lock);
+    while (ps->nlost > 0) {
+        dead = ps->lost[--ps->nlost];
+        pthread_mutex_unlock(&ps->lock);
+        restore_lost(ps, dead);
+        em__mem_free(dead, strlen(dead) + 1);
+        pthread_mutex_lock(&ps->lock);
+    }
+    ps->is_restoring = false;
+    pthread_cond_broadcast(&ps->restored);
+    pthread_mutex_unlock(&ps->lock);
+    return NULL;
+}
+
+/* On the driver's event loop, which must not wait: the restore runs on a
+ * thread of its own. */
+static void on_lost(void *arg, const char *addr)
+{
+    em_ps *ps = arg;
+    char *dead = em__mem_strdup(addr);
+    pthread_t th;
+    pthread_attr_t attr;
+
+    pthread_mutex_lock(&ps->lock);
+    if (dead == NULL ||
+        em__mem_grow((void **)&ps->lost, &ps->lost_cap, ps->nlost + 1,
+                     sizeof(*ps->lost)) != 0) {
+        pthread_mutex_unlock(&ps->lock);
+        if (dead != NULL)
+            em__mem_free(dead, strlen(dead) + 1);
+        fprintf(stderr, "ember: parameter server %lld: out of memory; the "
+                "shards at %s are not restored\n", (long long)ps->desc.id,
+                addr);
+        return;
+    }
+    ps->lost[ps->nlost++] = dead;
+    if (!ps->is_restoring) {
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        ps->is_restoring = pthread_create(&th, &attr, restorer, ps) == 0;
+        pthread_attr_destroy(&attr);
+    }
+    pthread_mutex_unlock(&ps->lock);
 }

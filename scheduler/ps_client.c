@@ -29,6 +29,8 @@ struct client {
     int64_t *ver;        /* the shard's version each copy was read at */
     size_t n, cap;
     char **addrs;        /* nshards slots; NULL: the handle's address */
+    int64_t *acked;      /* nshards: the highest version a push of this
+                            process was answered with (-1: none) */
     int64_t max_lag;     /* largest staleness served (for tests) */
     struct client *next;
 };
@@ -45,11 +47,47 @@ static void client_free(struct client *c)
         if (c->addrs[i] != NULL)
             em__mem_free(c->addrs[i], strlen(c->addrs[i]) + 1);
     em__mem_free(c->addrs, (size_t)c->nshards * sizeof(*c->addrs));
+    em__mem_free(c->acked, (size_t)c->nshards * sizeof(*c->acked));
     em__mem_free(c->w, c->cap * (size_t)c->dim * sizeof(*c->w));
     em__mem_free(c->ver, c->cap * sizeof(*c->ver));
     em__vmap_fini(&c->index);
     pthread_mutex_destroy(&c->lock);
     em__mem_free(c, sizeof(*c));
+}
+
+/* A new client of server id; NULL when out of memory. */
+static struct client *client_new(int64_t id, int dim, int nshards)
+{
+    struct client *c = em__mem_calloc(1, sizeof(*c));
+
+    if (c == NULL)
+        return NULL;
+    c->id = id;
+    c->dim = dim;
+    c->nshards = nshards;
+    c->addrs = em__mem_calloc((size_t)nshards, sizeof(*c->addrs));
+    c->acked = em__mem_alloc((size_t)nshards * sizeof(*c->acked));
+    if (c->addrs == NULL || c->acked == NULL ||
+        em__vmap_init(&c->index) != EM_OK) {
+        em__mem_free(c->addrs, (size_t)nshards * sizeof(*c->addrs));
+        em__mem_free(c->acked, (size_t)nshards * sizeof(*c->acked));
+        em__mem_free(c, sizeof(*c));
+        return NULL;
+    }
+    for (int i = 0; i < nshards; i++)
+        c->acked[i] = -1;
+    pthread_mutex_init(&c->lock, NULL);
+    return c;
+}
+
+/* The client of server id, or NULL; under reg.lock. */
+static struct client *client_find(int64_t id)
+{
+    struct client *c = reg.clients;
+
+    while (c != NULL && c->id != id)
+        c = c->next;
+    return c;
 }
 
 /* The client of server id, made when absent. */
@@ -59,22 +97,10 @@ static em_status client_get(int64_t id, int dim, int nshards,
     struct client *c;
 
     pthread_mutex_lock(&reg.lock);
-    for (c = reg.clients; c != NULL && c->id != id; c = c->next)
-        ;
-    if (c == NULL && (c = em__mem_calloc(1, sizeof(*c))) != NULL) {
-        c->id = id;
-        c->dim = dim;
-        c->nshards = nshards;
-        c->addrs = em__mem_calloc((size_t)nshards, sizeof(*c->addrs));
-        if (c->addrs == NULL || em__vmap_init(&c->index) != EM_OK) {
-            em__mem_free(c->addrs, (size_t)nshards * sizeof(*c->addrs));
-            em__mem_free(c, sizeof(*c));
-            c = NULL;
-        } else {
-            pthread_mutex_init(&c->lock, NULL);
-            c->next = reg.clients;
-            reg.clients = c;
-        }
+    if ((c = client_find(id)) == NULL &&
+        (c = client_new(id, dim, nshards)) != NULL) {
+        c->next = reg.clients;
+        reg.clients = c;
     }
     pthread_mutex_unlock(&reg.lock);
     if (c == NULL)
@@ -102,29 +128,53 @@ void em__ps_client_drop(int64_t id)
         client_free(c);
 }
 
-em_status em__ps_remap(int64_t id, int shard, em_val addr)
+em_status em__ps_remap(const em_val *req)
 {
     struct client *c;
+    em_val addr;
+    int64_t f[4];
     char *s;
+    em_status st;
 
-    pthread_mutex_lock(&reg.lock);
-    for (c = reg.clients; c != NULL && c->id != id; c = c->next)
-        ;
-    pthread_mutex_unlock(&reg.lock);
-    if (c == NULL) /* no task here used it yet: its handle will do */
-        return EM_OK;
-    if (addr.type != EM_STR || shard < 0 || shard >= c->nshards)
+    /* [op, id, shard, addr, dim, shards] */
+    if (req->len != 6 || (addr = req->u.arr[3]).type != EM_STR)
         return em__err(EM_EPROTO, "parameter server: malformed remap");
+    for (int i = 0; i < 4; i++)
+        if (!em_val_as_int(req->u.arr[i < 2 ? i + 1 : i + 2], &f[i]))
+            return em__err(EM_EPROTO, "parameter server: malformed remap");
+    if (f[1] < 0 || f[1] >= f[3] || f[2] < 1 || f[2] > INT32_MAX ||
+        f[3] > 1 << 16)
+        return em__err(EM_EPROTO, "parameter server: malformed remap");
+    /* made when absent: a task that starts here later must not use the
+       address its handle holds */
+    if ((st = client_get(f[0], (int)f[2], (int)f[3], &c)) != EM_OK)
+        return st;
     if ((s = em__mem_alloc(addr.len + 1)) == NULL)
         return em__oom();
     memcpy(s, addr.u.s, addr.len);
     s[addr.len] = '\0';
     pthread_mutex_lock(&c->lock);
-    if (c->addrs[shard] != NULL)
-        em__mem_free(c->addrs[shard], strlen(c->addrs[shard]) + 1);
-    c->addrs[shard] = s;
+    if (c->addrs[f[1]] != NULL)
+        em__mem_free(c->addrs[f[1]], strlen(c->addrs[f[1]]) + 1);
+    c->addrs[f[1]] = s;
     pthread_mutex_unlock(&c->lock);
     return EM_OK;
+}
+
+int64_t em__ps_acked(int64_t id, int shard)
+{
+    struct client *c;
+    int64_t v = -1;
+
+    pthread_mutex_lock(&reg.lock);
+    c = client_find(id);
+    pthread_mutex_unlock(&reg.lock);
+    if (c != NULL && shard >= 0 && shard < c->nshards) {
+        pthread_mutex_lock(&c->lock);
+        v = c->acked[shard];
+        pthread_mutex_unlock(&c->lock);
+    }
+    return v;
 }
 
 int64_t em__ps_client_max_lag(int64_t id)
@@ -133,9 +183,7 @@ int64_t em__ps_client_max_lag(int64_t id)
     int64_t lag = 0;
 
     pthread_mutex_lock(&reg.lock);
-    for (c = reg.clients; c != NULL && c->id != id; c = c->next)
-        ;
-    if (c != NULL)
+    if ((c = client_find(id)) != NULL)
         lag = c->max_lag;
     pthread_mutex_unlock(&reg.lock);
     return lag;
@@ -253,8 +301,7 @@ static em_status shard_addr(const em__ps_desc *d, int i, em_arena *a,
     char *p;
 
     pthread_mutex_lock(&reg.lock);
-    for (c = reg.clients; c != NULL && c->id != d->id; c = c->next)
-        ;
+    c = client_find(d->id);
     pthread_mutex_unlock(&reg.lock);
     if (c != NULL)
         pthread_mutex_lock(&c->lock);
@@ -503,13 +550,55 @@ em_status em__ps_pull(em_ctx *ctx, const em__ps_desc *d, const em_val *keys,
     return st;
 }
 
-static em_status push_shard(em_ctx *ctx, const em__ps_desc *d, int s,
-                            const em_val *keys, const size_t *idx, size_t m,
+em_status em__ps_keeper(const em__ps_desc *d, int s, em_arena *a,
+                        const char **out)
+{
+    const char *own, *other;
+    em_status st;
+
+    if ((st = shard_addr(d, s, a, &own)) != EM_OK)
+        return st;
+    for (int j = 1; j < d->nshards; j++) {
+        if ((st = shard_addr(d, (s + j) % d->nshards, a, &other)) != EM_OK)
+            return st;
+        if (strcmp(other, own) != 0) {
+            *out = other;
+            return EM_OK;
+        }
+    }
+    *out = NULL;
+    return EM_OK;
+}
+
+/* Sends the snapshot a push took to the shard's keeper, so that it
+ * outlives the shard's process. A keeper that cannot take it is not the
+ * push's failure: the previous snapshot stays the one a restore uses. */
+static void keep_snapshot(em_ctx *ctx, const em__ps_desc *d, int s,
+                          em_val snap, em_arena *a)
+{
+    const char *keeper;
+    em_val *items, req, reply;
+
+    if (em__ps_keeper(d, s, a, &keeper) != EM_OK || keeper == NULL ||
+        (items = em_array_make(a, 4, &req)) == NULL)
+        return;
+    items[0] = em_int(EM__PS_KEEP);
+    items[1] = em_int(d->id);
+    items[2] = em_int(s);
+    items[3] = snap;
+    (void)em__peer_call(ctx, keeper, EM__PEER_PS, req, a, &reply,
+                        d->timeout_ms);
+}
+
+static em_status push_shard(em_ctx *ctx, const em__ps_desc *d,
+                            struct client *c, int s, const em_val *keys,
+                            const size_t *idx, size_t m,
                             const double *deltas, em_arena *a)
 {
     em_val *items, *ks, req, reply;
     double *g;
     size_t dim = (size_t)d->dim;
+    em_status st;
 
     if ((items = em_array_make(a, 5, &req)) == NULL ||
         (ks = em_array_make(a, m, &items[3])) == NULL ||
@@ -522,13 +611,24 @@ static em_status push_shard(em_ctx *ctx, const em__ps_desc *d, int s,
         ks[j] = keys[idx[j]];
         memcpy(&g[j * dim], &deltas[idx[j] * dim], dim * sizeof(*g));
     }
-    return em__ps_call(ctx, d, s, req, a, &reply);
+    if ((st = em__ps_call(ctx, d, s, req, a, &reply)) != EM_OK)
+        return st;
+    if (reply.len != 3 || reply.u.arr[1].type != EM_INT)
+        return em__err(EM_EPROTO, "parameter server: malformed reply");
+    pthread_mutex_lock(&c->lock);
+    if (reply.u.arr[1].u.i > c->acked[s])
+        c->acked[s] = reply.u.arr[1].u.i;
+    pthread_mutex_unlock(&c->lock);
+    if (reply.u.arr[2].type != EM_NIL)
+        keep_snapshot(ctx, d, s, reply.u.arr[2], a);
+    return EM_OK;
 }
 
 em_status em__ps_push(em_ctx *ctx, const em__ps_desc *d, const em_val *keys,
                       size_t n, const double *deltas)
 {
     em_arena *a;
+    struct client *c;
     size_t *order, *start;
     em_status st;
 
@@ -537,12 +637,14 @@ em_status em__ps_push(em_ctx *ctx, const em__ps_desc *d, const em_val *keys,
             return em__err(EM_EINVAL, "parameter server push: delta %zu of "
                            "key %zu is not finite", i % (size_t)d->dim,
                            i / (size_t)d->dim);
+    if ((st = client_get(d->id, d->dim, d->nshards, &c)) != EM_OK)
+        return st;
     if ((a = em__arena_create(0)) == NULL)
         return em__oom();
     st = group(d, keys, n, a, &order, &start);
     for (int s = 0; s < d->nshards && st == EM_OK; s++)
         if (start[s + 1] > start[s])
-            st = push_shard(ctx, d, s, keys, &order[start[s]],
+            st = push_shard(ctx, d, c, s, keys, &order[start[s]],
                             start[s + 1] - start[s], deltas, a);
     em__arena_destroy(a);
     return st;

@@ -38,6 +38,12 @@ int em__ps_shard_of(const em__ps_desc *d, em_val key);
 em_status em__ps_call(em_ctx *ctx, const em__ps_desc *d, int shard,
                       em_val req, em_arena *a, em_val *reply);
 
+/* The address that keeps shard s's snapshots: the next shard's (in
+ * order, wrapping) that is another process; *out NULL when every shard is
+ * in the same process. */
+em_status em__ps_keeper(const em__ps_desc *d, int s, em_arena *a,
+                        const char **out);
+
 /* Pull and push for a context (a task's, or the driver's); staleness is
  * d's. */
 em_status em__ps_pull(em_ctx *ctx, const em__ps_desc *d, const em_val *keys,

@@ -20,7 +20,10 @@ enum {
                            (re)made here, from the snapshot if any */
     EM__PS_PULL = 2,    /* keys, versions|nil, staleness -> [done,
                            version, [vec|nil per key]] */
-    EM__PS_PUSH = 3,    /* keys, deltas vec -> [done, version] */
+    EM__PS_PUSH = 3,    /* keys, deltas vec -> [done, version,
+                           snapshot|nil]: the snapshot when this push
+                           took one, for the caller to send to the
+                           keeper */
     EM__PS_STATS = 4,   /* -> [done, keys, requests, version, snapshots,
                            snapshot version] */
     EM__PS_TOP = 5,     /* k -> [done, requests, [key, hits, ...]] */
@@ -30,7 +33,14 @@ enum {
     EM__PS_RESET = 8,   /* -> [done]: request counters restart */
     EM__PS_SNAPSHOT = 9, /* -> [done, snapshot|nil] */
     EM__PS_DROP = 10,   /* -> [done]: the server leaves this process */
-    EM__PS_REMAP = 11,  /* addr -> [done]: the shard now lives at addr */
+    EM__PS_REMAP = 11,  /* addr, dim, shards -> [done]: the shard now
+                           lives at addr */
+    EM__PS_KEEP = 12,   /* snapshot -> [done]: kept here for a restore
+                           when the shard's own process dies */
+    EM__PS_KEPT = 13,   /* -> [done, snapshot|nil] */
+    EM__PS_ACKED = 14,  /* -> [done, the highest version of the shard a
+                           push from this process was answered with, or
+                           -1] */
 };
 
 enum { EM__PS_DONE = 0, EM__PS_NOT_YET = 1 };
@@ -74,9 +84,14 @@ em_ps *em__ps_create(em_ctx *ctx, const em_ps_opts *opts);
 /* The key's initial vector (dim doubles) under conf c. */
 void em__ps_init_value(const em__ps_conf *c, em_val key, double *out);
 
-/* Client side (scheduler/ps.c): the shard's address for this process's
- * tasks from now on (after a restore elsewhere). */
-em_status em__ps_remap(int64_t id, int shard, em_val addr);
+/* Client side (scheduler/ps_client.c): the shard's address for this
+ * process's tasks from now on (after a restore elsewhere); req is the
+ * EM__PS_REMAP request. */
+em_status em__ps_remap(const em_val *req);
+
+/* Client side: the highest version of shard a push from this process
+ * was answered with, or -1. */
+int64_t em__ps_acked(int64_t id, int shard);
 
 /* Client side: forgets the cache and addresses of server id. */
 void em__ps_client_drop(int64_t id);

@@ -47,13 +47,23 @@ struct server {
     struct server *next;
 };
 
-/* The servers this process hosts shards of. Process-wide as the peer
- * service's handler table is: one per process. */
+/* A snapshot kept for a shard of another process (EM__PS_KEEP). */
+struct kept {
+    int64_t id;
+    int shard;
+    em_arena *arena;
+    em_val snap;
+    struct kept *next;
+};
+
+/* The servers this process hosts shards of, and the snapshots it keeps
+ * for others. Process-wide as the peer service's handler table is. */
 static struct {
     pthread_mutex_t lock;
     struct server *servers;
+    struct kept *kept;
     const em__ps_updater *upd;
-} host = {PTHREAD_MUTEX_INITIALIZER, NULL, NULL};
+} host = {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, NULL};
 
 /* ---- initial values ---- */
 
@@ -396,12 +406,13 @@ static em_status op_push(const em__ps_conf *c, struct shard *sh,
     }
     sh->requests += keys.len;
     sh->version++;
-    /* a snapshot that finds no memory is taken at the next due push */
-    if (c->snapshot_every > 0 && sh->version % c->snapshot_every == 0)
-        (void)snapshot_take(c, sh);
-    if ((st = reply_make(a, 2, &items, reply)) != EM_OK)
+    if ((st = reply_make(a, 3, &items, reply)) != EM_OK)
         return st;
     items[1] = em_int(sh->version);
+    /* a snapshot that finds no memory is taken at the next due push */
+    if (c->snapshot_every > 0 && sh->version % c->snapshot_every == 0 &&
+        snapshot_take(c, sh) == EM_OK)
+        return em_val_copy(a, sh->snap, &items[2]);
     return EM_OK;
 }
 
@@ -579,6 +590,73 @@ static em_status op_create(const em_val *req, em_arena *a, em_val *reply)
     return reply_done(a, reply);
 }
 
+/* Removes the kept snapshots of server id (shard < 0: every shard);
+ * under host.lock. */
+static void kept_remove(int64_t id, int shard)
+{
+    struct kept **p = &host.kept, *k;
+
+    while ((k = *p) != NULL) {
+        if (k->id == id && (shard < 0 || k->shard == shard)) {
+            *p = k->next;
+            em__arena_destroy(k->arena);
+            em__mem_free(k, sizeof(*k));
+        } else {
+            p = &k->next;
+        }
+    }
+}
+
+/* Keeps snap for shard req[2] of server req[1], replacing an older one. */
+static em_status op_keep(const em_val *req, em_arena *a, em_val *reply)
+{
+    struct kept *k = em__mem_calloc(1, sizeof(*k));
+
+    if (k == NULL || (k->arena = em__arena_create(0)) == NULL ||
+        em_val_copy(k->arena, arg(req, 3), &k->snap) != EM_OK) {
+        if (k != NULL)
+            em__arena_destroy(k->arena);
+        em__mem_free(k, sizeof(*k));
+        return em__oom();
+    }
+    k->id = arg_int(req, 1);
+    k->shard = (int)arg_int(req, 2);
+    pthread_mutex_lock(&host.lock);
+    kept_remove(k->id, k->shard);
+    k->next = host.kept;
+    host.kept = k;
+    pthread_mutex_unlock(&host.lock);
+    return reply_done(a, reply);
+}
+
+/* [done, snapshot|nil] of what this process keeps for the shard. */
+static em_status op_kept(const em_val *req, em_arena *a, em_val *reply)
+{
+    int64_t id = arg_int(req, 1), shard = arg_int(req, 2);
+    em_val *items;
+    em_status st;
+
+    if ((st = reply_make(a, 2, &items, reply)) != EM_OK)
+        return st;
+    pthread_mutex_lock(&host.lock);
+    for (struct kept *k = host.kept; k != NULL && st == EM_OK; k = k->next)
+        if (k->id == id && k->shard == shard)
+            st = em_val_copy(a, k->snap, &items[1]);
+    pthread_mutex_unlock(&host.lock);
+    return st;
+}
+
+static em_status op_acked(const em_val *req, em_arena *a, em_val *reply)
+{
+    em_val *items;
+    em_status st;
+
+    if ((st = reply_make(a, 2, &items, reply)) != EM_OK)
+        return st;
+    items[1] = em_int(em__ps_acked(arg_int(req, 1), (int)arg_int(req, 2)));
+    return EM_OK;
+}
+
 static em_status op_drop(int64_t id, em_arena *a, em_val *reply)
 {
     struct server **p, *srv = NULL;
@@ -590,6 +668,7 @@ static em_status op_drop(int64_t id, em_arena *a, em_val *reply)
             *p = srv->next;
             break;
         }
+    kept_remove(id, -1);
     pthread_mutex_unlock(&host.lock);
     if (srv != NULL)
         server_free(srv);
@@ -645,14 +724,23 @@ static em_status handle(void *state, const em_val *req, em_arena *a,
     if (req->type != EM_ARRAY || req->len < 3)
         return em__err(EM_EPROTO, "parameter server: malformed request");
     idx = arg_int(req, 2);
-    if (op == EM__PS_CREATE)
+    switch (op) { /* the requests about no hosted shard */
+    case EM__PS_CREATE:
         return op_create(req, a, reply);
-    if (op == EM__PS_DROP)
+    case EM__PS_DROP:
         return op_drop(id, a, reply);
-    if (op == EM__PS_REMAP) {
-        if ((st = em__ps_remap(id, (int)idx, arg(req, 3))) != EM_OK)
+    case EM__PS_REMAP:
+        if ((st = em__ps_remap(req)) != EM_OK)
             return st;
         return reply_done(a, reply);
+    case EM__PS_KEEP:
+        return op_keep(req, a, reply);
+    case EM__PS_KEPT:
+        return op_kept(req, a, reply);
+    case EM__PS_ACKED:
+        return op_acked(req, a, reply);
+    default:
+        break;
     }
     pthread_mutex_lock(&host.lock);
     srv = server_find(id);
