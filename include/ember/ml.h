@@ -405,4 +405,5 @@ EM_API em_rdd *em_minhash_similarity_join(const em_minhash *mh, em_rdd *docs,
 #include "ml_linear.h"  /* linear models and optimizers */
 #include "ml_mf.h"      /* ALS and DSGD matrix factorization */
 #include "ml_ad.h"      /* autodiff and the multilayer perceptron */
+#include "ml_grid.h"    /* grid search by cross-validation */
 #endif /* EMBER_INCLUDE_EMBER_ML_H */

@@ -224,6 +224,35 @@ EM_API em_status em_linear_train(em_rdd *points, em_linear_loss loss,
                                  const em_linear_opts *opts, em_arena *a,
                                  em_val *model_out);
 
+/* Trains the same model on an array of labelled points in the calling
+ * task's thread, for functions that train inside tasks (the trainers of
+ * em_ml_grid_search): no jobs run; the array is one partition (index 0),
+ * so batch mode steps on its full (or sampled) gradient, averaging and
+ * ipm are plain SGD over it, and hogwild is too, on one thread. The same
+ * options, model and errors as em_linear_train; a malformed point fails
+ * the task (EM_EUSER with the message). EM_EINVAL when t is NULL or
+ * points is not an array, EM_EEMPTY for an empty one. */
+EM_API em_status em_linear_train_local(em_task *t, em_val points,
+                                       em_linear_loss loss,
+                                       const em_linear_opts *opts,
+                                       em_arena *a, em_val *model_out);
+
+/* em_linear_train_local as a user function, the trainer of
+ * em_ml_grid_search: args[0] an array of labelled points, args[1] (may be
+ * absent or nil) a map of options overriding those of env (a map, or
+ * nil). The keys are pyspark.mllib's keyword arguments and the Lua
+ * binding's: iterations (int), step, miniBatchFraction, regParam,
+ * convergenceTol (<= 0: never stop early), seed (int), intercept and
+ * averaged (bools), and strings regType ("none", "l2", "l1"), schedule
+ * ("invsqrt", "constant"), mode ("batch", "averaging", "ipm", "hogwild"),
+ * optimizer (em_optim_kind_parse's names) and loss ("logistic" (the
+ * default), "linear", "perceptron"); the C defaults otherwise. The model
+ * is placed in the task's arena. An unknown key or a value of the wrong
+ * kind fails the task. */
+EM_API em_status em_linear_train_op(em_task *t, const em_val *env,
+                                    const em_val *args, size_t nargs,
+                                    em_val *out);
+
 /* The parts of a model value (views into it); any out may be NULL.
  * EM_EFORMAT when model is not a linear model. */
 EM_API em_status em_linear_model_parts(em_val model, em_linear_loss *loss_out,

@@ -3,7 +3,8 @@
  * the weights its point touches, so that on sparse data threads rarely
  * meet. The vector shared is the process's copy of the round's broadcast
  * (the runtime decodes a broadcast once per process): the only broadcast
- * value written after it is made. Its words are read and written with
+ * value written after it is made. (Training on an array in one task, the
+ * vector is the trainer's own.) Its words are read and written with
  * relaxed atomics, so concurrent steps lose updates but never race in the
  * C sense. docs/ml.md, "Hogwild".
  */
@@ -171,7 +172,7 @@ em_status em__lin_hogwild(em_task *t, const em_val *env, const em_val *args,
     em_status st;
     hog h;
 
-    if ((st = em_task_broadcast(t, e[EM__LIN_W], &sv)) != EM_OK)
+    if ((st = em__lin_weights(t, e[EM__LIN_W], &sv)) != EM_OK)
         return st;
     h.icpt = e[EM__LIN_ICPT].u.b;
     h.d = (sv.len - NCTR) / 2 - (h.icpt ? 1 : 0);

@@ -27,6 +27,14 @@ em_status em__lin_fail_last(em_task *t)
     return em_task_fail(t, "%s", msg);
 }
 
+em_status em__lin_weights(em_task *t, em_val w, em_val *out)
+{
+    if (w.type != EM_VEC)
+        return em_task_broadcast(t, w, out);
+    *out = w;
+    return EM_OK;
+}
+
 /* The dimension of a feature vector, or -1 when v is not one. */
 static int64_t vec_dim(em_val v)
 {
@@ -306,7 +314,7 @@ static em_status grad_partition(em_task *t, const em_val *env,
     int64_t n = 0;
     em_status st;
 
-    if ((st = em_task_broadcast(t, e[EM__LIN_W], &wv)) != EM_OK)
+    if ((st = em__lin_weights(t, e[EM__LIN_W], &wv)) != EM_OK)
         return st;
     if ((cell = em_array_make(a, 1, out)) == NULL ||
         (r = em_array_make(a, 3, &cell[0])) == NULL ||
@@ -330,9 +338,12 @@ static em_status grad_partition(em_task *t, const em_val *env,
     return EM_OK;
 }
 
-/* One training run's state on the driver. */
+/* One training run's state on the driver, or in the task that trains on
+ * an array. */
 typedef struct run {
-    em_rdd *points;
+    em_rdd *points;    /* NULL when training in a task: */
+    em_task *task;     /* the calling task */
+    em_val local;      /* and its array of points */
     em_linear_loss loss;
     em_linear_opts o;  /* defaults filled in */
     em_optim_conf oc;  /* the optimizer's settings */
@@ -345,22 +356,18 @@ typedef struct run {
     double steps;      /* the steps in avg */
 } run;
 
-/* One job over the points with wv broadcast: fn's partition results
- * combined by merge (treeReduce) into *out (in a). */
-static em_status run_round(run *r, em_fn_ptr fn, em_fn_ptr merge, em_val wv,
-                           int iter, int epochs, em_arena *a, em_val *out)
+/* The training environment's common entries; ov (5 doubles) holds the
+ * optimizer's settings it points to. wv is a broadcast reference to the
+ * weights, or in a task the vector itself (and no GPU). */
+static void fill_env(const run *r, em_val wv, int iter, int epochs,
+                     double *ov, em_val *env)
 {
-    em_ctx *ctx = em_rdd_ctx(r->points);
-    em_broadcast *bc = em_ctx_broadcast(ctx, wv);
-    double ov[5] = {r->oc.kind, r->oc.step, r->oc.schedule, r->oc.reg,
-                    r->oc.reg_param};
-    em_val env[EM__LIN_NENV_GPU], got;
-    em_rdd *parts;
-    em_status st;
-
-    if (bc == NULL)
-        return EM_ENOMEM;
-    env[EM__LIN_W] = em_broadcast_ref(bc);
+    ov[0] = r->oc.kind;
+    ov[1] = r->oc.step;
+    ov[2] = r->oc.schedule;
+    ov[3] = r->oc.reg;
+    ov[4] = r->oc.reg_param;
+    env[EM__LIN_W] = wv;
     env[EM__LIN_LOSS] = em_int(r->loss);
     env[EM__LIN_ICPT] = em_bool(r->o.intercept);
     env[EM__LIN_FRAC] = em_float(r->o.mini_batch_fraction);
@@ -368,8 +375,48 @@ static em_status run_round(run *r, em_fn_ptr fn, em_fn_ptr merge, em_val wv,
     env[EM__LIN_ITER] = em_int(iter);
     env[EM__LIN_EPOCHS] = em_int(epochs);
     env[EM__LIN_OPTIM] = em_vec(ov, 5);
-    env[EM__LIN_GPU] = em_bool(em_ctx_gpu(ctx));
+    env[EM__LIN_GPU] = em_bool(r->points != NULL &&
+                               em_ctx_gpu(em_rdd_ctx(r->points)));
     env[EM__LIN_AVG] = em_bool(r->o.averaged);
+}
+
+/* A round in the calling task: fn on its array as partition 0, the
+ * weights passed in the environment; its one record in *out. */
+static em_status run_in_task(run *r, em_fn_ptr fn, em_val wv, int iter,
+                             int epochs, em_val *out)
+{
+    double ov[5];
+    em_val env[EM__LIN_NENV_GPU], envv, args[2], got;
+    em_status st;
+
+    fill_env(r, wv, iter, epochs, ov, env);
+    envv = em_array(env, EM__LIN_NENV_GPU);
+    args[0] = em_int(0);
+    args[1] = r->local;
+    if ((st = fn(r->task, &envv, args, 2, &got)) == EM_OK)
+        *out = got.u.arr[0];
+    return st;
+}
+
+/* One job over the points with wv broadcast (or, in a task, one call on
+ * its array): fn's partition results combined by merge (treeReduce) into
+ * *out (in a). */
+static em_status run_round(run *r, em_fn_ptr fn, em_fn_ptr merge, em_val wv,
+                           int iter, int epochs, em_arena *a, em_val *out)
+{
+    em_ctx *ctx;
+    em_broadcast *bc;
+    double ov[5];
+    em_val env[EM__LIN_NENV_GPU], got;
+    em_rdd *parts;
+    em_status st;
+
+    if (r->points == NULL)
+        return run_in_task(r, fn, wv, iter, epochs, out);
+    ctx = em_rdd_ctx(r->points);
+    if ((bc = em_ctx_broadcast(ctx, wv)) == NULL)
+        return EM_ENOMEM;
+    fill_env(r, em_broadcast_ref(bc), iter, epochs, ov, env);
     parts = em_rdd_map_partitions_with_index(
         r->points, em_fn_of(fn, em_array(env, EM__LIN_NENV_GPU)));
     st = parts == NULL ? EM_ENOMEM
@@ -379,13 +426,6 @@ static em_status run_round(run *r, em_fn_ptr fn, em_fn_ptr merge, em_val wv,
     if (st == EM_OK)
         *out = got;
     return st;
-}
-
-/* (index, records) -> local SGD's result, for run_round. */
-static em_status sgd_partition(em_task *t, const em_val *env,
-                               const em_val *args, size_t nargs, em_val *out)
-{
-    return em__lin_local_sgd(t, env, &args[1], 1, out);
 }
 
 /* Adds scale times the sum sum of the weights after `steps` steps to the
@@ -449,7 +489,7 @@ static em_status train_parallel(run *r, em_arena *tmp)
     for (int k = 1; k <= rounds; k++) {
         int64_t n;
         double steps = 0;
-        if ((st = run_round(r, sgd_partition, em__lin_sum_op,
+        if ((st = run_round(r, em__lin_local_sgd, em__lin_sum_op,
                             em_vec(r->w, r->dim), k, epochs, tmp, &got)) !=
             EM_OK)
             return st;
@@ -534,12 +574,19 @@ static em_status fill_opts(const em_linear_opts *in, em_linear_opts *o)
     return EM_OK;
 }
 
-/* The features' dimension, from the first point. */
-static em_status first_dim(em_rdd *points, em_arena *tmp, size_t *out)
+/* The features' dimension, from the first point: the RDD's or, in a
+ * task, the array's. */
+static em_status first_dim(const run *r, em_arena *tmp, size_t *out)
 {
     em_val p;
-    em_status st = em_rdd_first(points, tmp, &p);
+    em_status st = EM_OK;
 
+    if (r->points != NULL)
+        st = em_rdd_first(r->points, tmp, &p);
+    else if (r->local.type != EM_ARRAY || r->local.len == 0)
+        st = EM_EEMPTY;
+    else
+        p = r->local.u.arr[0];
     if (st == EM_EEMPTY)
         return em__err(EM_EEMPTY, "linear: no training points");
     if (st != EM_OK)
@@ -552,55 +599,82 @@ static em_status first_dim(em_rdd *points, em_arena *tmp, size_t *out)
     return EM_OK;
 }
 
+/* Trains with r's points (an RDD, or a task's array) set. */
+static em_status train(run *r, em_linear_loss loss,
+                       const em_linear_opts *opts, em_arena *a,
+                       em_val *model_out)
+{
+    size_t d = 0;
+    em_arena *tmp;
+    em_status st;
+
+    if ((unsigned)loss > EM_LOSS_PERCEPTRON)
+        return em__err(EM_EINVAL, "linear: unknown loss %d", (int)loss);
+    if ((st = fill_opts(opts, &r->o)) != EM_OK)
+        return st;
+    if (r->points == NULL && r->o.mode > EM_LINEAR_HOGWILD)
+        return em__err(EM_EINVAL, "linear: in a task the modes are batch, "
+                       "averaging, ipm and hogwild");
+    r->oc = (em_optim_conf){.kind = r->o.optimizer, .step = r->o.step,
+                            .schedule = r->o.schedule, .reg = r->o.reg_type,
+                            .reg_param = r->o.reg_param};
+    if ((st = em__optim_check(&r->oc)) != EM_OK)
+        return st;
+    if ((tmp = em_arena_create()) == NULL)
+        return EM_ENOMEM;
+    if ((st = first_dim(r, tmp, &d)) != EM_OK)
+        goto out_arena;
+    r->loss = loss;
+    r->dim = d + (r->o.intercept ? 1 : 0);
+    r->w = em__mem_calloc(r->dim, sizeof(double));
+    r->prev = em__mem_calloc(r->dim, sizeof(double));
+    r->hist = em__mem_calloc((size_t)r->o.iterations, sizeof(double));
+    r->avg = em__mem_calloc(r->dim, sizeof(double));
+    if (r->w == NULL || r->prev == NULL || r->hist == NULL || r->avg == NULL)
+        st = EM_ENOMEM;
+    else if (r->o.mode == EM_LINEAR_BATCH)
+        st = train_batch(r, tmp);
+    else if (r->o.mode == EM_LINEAR_HOGWILD)
+        st = train_hogwild(r, tmp);
+    else
+        st = train_parallel(r, tmp);
+    for (size_t i = 0; r->steps > 0 && i < r->dim; i++)
+        r->w[i] = r->avg[i] / r->steps;
+    if (st == EM_OK)
+        st = make_model(loss, r->w, d, r->o.intercept, r->hist, r->iters, a,
+                        model_out);
+    em__mem_free(r->w, r->dim * sizeof(double));
+    em__mem_free(r->prev, r->dim * sizeof(double));
+    em__mem_free(r->hist, (size_t)r->o.iterations * sizeof(double));
+    em__mem_free(r->avg, r->dim * sizeof(double));
+out_arena:
+    em_arena_destroy(tmp);
+    return st;
+}
+
 em_status em_linear_train(em_rdd *points, em_linear_loss loss,
                           const em_linear_opts *opts, em_arena *a,
                           em_val *model_out)
 {
     run r = {0};
-    size_t d = 0;
-    em_arena *tmp;
-    em_status st;
 
     if (points == NULL)
         return em__err(EM_EINVAL, "linear: no input RDD");
-    if ((unsigned)loss > EM_LOSS_PERCEPTRON)
-        return em__err(EM_EINVAL, "linear: unknown loss %d", (int)loss);
-    if ((st = fill_opts(opts, &r.o)) != EM_OK)
-        return st;
-    r.oc = (em_optim_conf){.kind = r.o.optimizer, .step = r.o.step,
-                           .schedule = r.o.schedule, .reg = r.o.reg_type,
-                           .reg_param = r.o.reg_param};
-    if ((st = em__optim_check(&r.oc)) != EM_OK)
-        return st;
-    if ((tmp = em_arena_create()) == NULL)
-        return EM_ENOMEM;
-    if ((st = first_dim(points, tmp, &d)) != EM_OK)
-        goto out_arena;
     r.points = points;
-    r.loss = loss;
-    r.dim = d + (r.o.intercept ? 1 : 0);
-    r.w = em__mem_calloc(r.dim, sizeof(double));
-    r.prev = em__mem_calloc(r.dim, sizeof(double));
-    r.hist = em__mem_calloc((size_t)r.o.iterations, sizeof(double));
-    r.avg = em__mem_calloc(r.dim, sizeof(double));
-    if (r.w == NULL || r.prev == NULL || r.hist == NULL || r.avg == NULL)
-        st = EM_ENOMEM;
-    else if (r.o.mode == EM_LINEAR_BATCH)
-        st = train_batch(&r, tmp);
-    else if (r.o.mode == EM_LINEAR_HOGWILD)
-        st = train_hogwild(&r, tmp);
-    else
-        st = train_parallel(&r, tmp);
-    for (size_t i = 0; r.steps > 0 && i < r.dim; i++)
-        r.w[i] = r.avg[i] / r.steps;
-    if (st == EM_OK)
-        st = make_model(loss, r.w, d, r.o.intercept, r.hist, r.iters, a,
-                        model_out);
-    em__mem_free(r.w, r.dim * sizeof(double));
-    em__mem_free(r.prev, r.dim * sizeof(double));
-    em__mem_free(r.hist, (size_t)r.o.iterations * sizeof(double));
-    em__mem_free(r.avg, r.dim * sizeof(double));
-out_arena:
-    em_arena_destroy(tmp);
-    return st;
+    return train(&r, loss, opts, a, model_out);
+}
+
+em_status em_linear_train_local(em_task *t, em_val points,
+                                em_linear_loss loss,
+                                const em_linear_opts *opts, em_arena *a,
+                                em_val *model_out)
+{
+    run r = {0};
+
+    if (t == NULL || points.type != EM_ARRAY)
+        return em__err(EM_EINVAL, "linear: training on an array needs the "
+                       "calling task and an array of points");
+    r.task = t;
+    r.local = points;
+    return train(&r, loss, opts, a, model_out);
 }

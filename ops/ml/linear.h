@@ -10,7 +10,8 @@
 
 /* The environment of the training functions: an array indexed by these. */
 enum {
-    EM__LIN_W,       /* broadcast reference to the weights vec */
+    EM__LIN_W,       /* broadcast reference to the weights vec (the vec
+                        itself when training in a task) */
     EM__LIN_LOSS,    /* em_linear_loss */
     EM__LIN_ICPT,    /* bool: the last weight is the intercept */
     EM__LIN_FRAC,    /* float: miniBatchFraction */
@@ -50,13 +51,17 @@ em_status em__optim_check(const em_optim_conf *conf);
  * first: em_task_fail writes the same buffer). */
 em_status em__lin_fail_last(em_task *t);
 
+/* The weights of a training function's environment: w itself when it is
+ * a vector (training in a task), else the broadcast it refers to. */
+em_status em__lin_weights(em_task *t, em_val w, em_val *out);
+
 /* Adds two arrays of ints, floats and vecs element-wise (for treeReduce):
  * the partition results of both training loops. */
 em_status em__lin_sum_op(em_task *t, const em_val *env, const em_val *args,
                          size_t nargs, em_val *out);
 
-/* Parallel SGD over each partition (the averaging and ipm modes): records
- * -> [[n, loss sums vec, count sums vec, n * weights vec, sum of the
+/* Parallel SGD over each partition (the averaging and ipm modes):
+ * (index, records) -> [[n, loss sums vec, count sums vec, n * weights vec, sum of the
  * weights after every step vec (empty unless EM__LIN_AVG)]], one epoch per
  * EM__LIN_EPOCHS from the broadcast weights. */
 em_status em__lin_local_sgd(em_task *t, const em_val *env,

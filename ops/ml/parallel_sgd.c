@@ -86,9 +86,9 @@ em_optim *em__lin_optim_at(const em_val *env, size_t dim, int64_t t0,
 
 /* The epochs of one shard: updates w, adds to the loss and count sums
  * and, when averaging the steps, the weights after every step to avg. */
-static em_status run_epochs(em_task *t, const em_val *e, em_val recs,
-                            double *w, size_t dim, em_optim *o, double *ls,
-                            double *cs, double *avg)
+static em_status run_epochs(em_task *t, const em_val *e, int part,
+                            em_val recs, double *w, size_t dim, em_optim *o,
+                            double *ls, double *cs, double *avg)
 {
     bool is_avg = e[EM__LIN_AVG].u.b;
     em_linear_loss loss = (em_linear_loss)e[EM__LIN_LOSS].u.i;
@@ -102,7 +102,7 @@ static em_status run_epochs(em_task *t, const em_val *e, em_val recs,
     for (int64_t ep = 0; ep < epochs; ep++) {
         for (uint32_t i = 0; i < recs.len; i++) {
             if (!em__lin_sampled((uint64_t)e[EM__LIN_SEED].u.i, iter + ep,
-                                 em_task_partition(t), i,
+                                 part, i,
                                  e[EM__LIN_FRAC].u.f))
                 continue;
             memset(g, 0, dim * sizeof(double));
@@ -134,7 +134,7 @@ em_status em__lin_local_sgd(em_task *t, const em_val *env,
 
     if (cell == NULL || (r = em_array_make(a, 5, &res)) == NULL)
         return EM_ENOMEM;
-    if ((st = em_task_broadcast(t, e[EM__LIN_W], &wv)) != EM_OK)
+    if ((st = em__lin_weights(t, e[EM__LIN_W], &wv)) != EM_OK)
         return st;
     dim = wv.len;
     if ((w = em_vec_make(a, dim, &r[3])) == NULL ||
@@ -144,17 +144,17 @@ em_status em__lin_local_sgd(em_task *t, const em_val *env,
         return EM_ENOMEM;
     memcpy(w, wv.u.vec, dim * sizeof(double));
     o = em__lin_optim_at(e, dim,
-                         (e[EM__LIN_ITER].u.i - 1) * (int64_t)args[0].len, a);
+                         (e[EM__LIN_ITER].u.i - 1) * (int64_t)args[1].len, a);
     if (o == NULL)
         return em__lin_fail_last(t);
-    st = run_epochs(t, e, args[0], w, dim, o, ls, cs, avg);
+    st = run_epochs(t, e, (int)args[0].u.i, args[1], w, dim, o, ls, cs, avg);
     em_optim_destroy(o);
     if (st != EM_OK)
         return st;
     /* weighted by the shard's size, so unequal partitions count fairly */
     for (size_t i = 0; i < dim; i++)
-        w[i] *= (double)args[0].len;
-    r[0] = em_int(args[0].len);
+        w[i] *= (double)args[1].len;
+    r[0] = em_int(args[1].len);
     cell[0] = res;
     return EM_OK;
 }

@@ -99,14 +99,9 @@ static void fetch_reference(const char *ref, char *csv, size_t cap,
 {
     char root[512], cmd[2400], line[256];
 
-    repo_root(root, sizeof(root));
-    snprintf(cmd, sizeof(cmd), "'%s/scripts/fetch-data.sh' breast-cancer "
-             "2>/dev/null", root);
-    if (!run_line(cmd, csv, cap)) {
-        print_message("SKIP: cannot fetch the breast cancer set "
-                      "(scripts/fetch-data.sh breast-cancer failed)\n");
+    if (!em_test_fetch("breast-cancer", csv, cap))
         skip();
-    }
+    repo_root(root, sizeof(root));
     snprintf(cmd, sizeof(cmd), "/usr/bin/python3 -c 'import sklearn' "
              "2>/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get "
              "install -y -q --no-install-recommends python3-sklearn || "
