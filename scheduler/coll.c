@@ -420,9 +420,9 @@ static em_status recv_into(em_barrier *b, int from, int step, double *acc,
         mail_free(m);
         return fail_round(b, st);
     }
-    if (op < 0)
+    if (op < 0 && n > 0)
         memcpy(acc, m->v.u.vec, n * sizeof(double));
-    else
+    else if (op >= 0)
         combine(acc, m->v.u.vec, n, (em_reduce_op)op);
     mail_free(m);
     return EM_OK;
@@ -635,6 +635,8 @@ static em_status sp_concat(em_arena *a, const em_val *chunks, int m,
         return EM_ENOMEM;
     for (int c = 0; c < m; c++) {
         const em_spvec *sp = chunks[c].u.sp;
+        if (chunks[c].len == 0)
+            continue;
         memcpy(idx + k, sp->idx, chunks[c].len * sizeof(*idx));
         memcpy(val + k, sp->val, chunks[c].len * sizeof(*val));
         k += chunks[c].len;
