@@ -108,24 +108,16 @@ void em__ps_init_value(const em__ps_conf *c, em_val key, double *out)
 
 /* ---- shards ---- */
 
-static void shard_clear(const em__ps_conf *c, struct shard *sh)
+static void shard_free(struct shard *sh)
 {
+    if (sh == NULL)
+        return;
     for (size_t i = 0; i < sh->nents; i++)
         if (sh->ents[i].opt != NULL)
             host.upd->destroy(sh->ents[i].opt);
     em__mem_free(sh->ents, sh->ents_cap * sizeof(*sh->ents));
     em__mem_free(sh->w, sh->w_cap * sizeof(*sh->w));
     em__vmap_fini(&sh->index);
-    sh->ents = NULL;
-    sh->w = NULL;
-    sh->nents = sh->ents_cap = sh->w_cap = 0;
-}
-
-static void shard_free(const em__ps_conf *c, struct shard *sh)
-{
-    if (sh == NULL)
-        return;
-    shard_clear(c, sh);
     em__arena_destroy(sh->snap_arena);
     pthread_mutex_destroy(&sh->lock);
     em__mem_free(sh, sizeof(*sh));
@@ -297,7 +289,7 @@ static em_status shard_from_snapshot(const em__ps_conf *c, em_val snap,
     *out = sh;
     return EM_OK;
 out_free:
-    shard_free(c, sh);
+    shard_free(sh);
     return st;
 }
 
@@ -518,7 +510,7 @@ static void op_reset(struct shard *sh)
 static void server_free(struct server *srv)
 {
     for (int i = 0; i < srv->conf.shards; i++)
-        shard_free(&srv->conf, srv->shards[i]);
+        shard_free(srv->shards[i]);
     em__mem_free(srv->shards, (size_t)srv->conf.shards *
                                   sizeof(*srv->shards));
     em__mem_free(srv, sizeof(*srv));
@@ -579,12 +571,12 @@ static em_status op_create(const em_val *req, em_arena *a, em_val *reply)
         return st;
     pthread_mutex_lock(&host.lock);
     if ((st = server_get(id, &c, &srv)) == EM_OK) {
-        shard_free(&srv->conf, srv->shards[idx]);
+        shard_free(srv->shards[idx]);
         srv->shards[idx] = sh;
     }
     pthread_mutex_unlock(&host.lock);
     if (st != EM_OK) {
-        shard_free(&c, sh);
+        shard_free(sh);
         return st;
     }
     return reply_done(a, reply);
@@ -607,10 +599,30 @@ static void kept_remove(int64_t id, int shard)
     }
 }
 
-/* Keeps snap for shard req[2] of server req[1], replacing an older one. */
+/* The version a snapshot holds (-1 for a malformed one). */
+static int64_t snap_version(em_val snap)
+{
+    return snap.type == EM_ARRAY && snap.len == 2 &&
+                   snap.u.arr[0].type == EM_INT
+               ? snap.u.arr[0].u.i
+               : -1;
+}
+
+/* The snapshot kept for (id, shard), or NULL; under host.lock. */
+static struct kept *kept_find(int64_t id, int shard)
+{
+    struct kept *k = host.kept;
+
+    while (k != NULL && (k->id != id || k->shard != shard))
+        k = k->next;
+    return k;
+}
+
+/* Keeps snap for shard req[2] of server req[1] unless a newer one is kept
+ * already: snapshots sent by different clients may arrive out of order. */
 static em_status op_keep(const em_val *req, em_arena *a, em_val *reply)
 {
-    struct kept *k = em__mem_calloc(1, sizeof(*k));
+    struct kept *k = em__mem_calloc(1, sizeof(*k)), *old;
 
     if (k == NULL || (k->arena = em__arena_create(0)) == NULL ||
         em_val_copy(k->arena, arg(req, 3), &k->snap) != EM_OK) {
@@ -622,6 +634,13 @@ static em_status op_keep(const em_val *req, em_arena *a, em_val *reply)
     k->id = arg_int(req, 1);
     k->shard = (int)arg_int(req, 2);
     pthread_mutex_lock(&host.lock);
+    old = kept_find(k->id, k->shard);
+    if (old != NULL && snap_version(old->snap) > snap_version(k->snap)) {
+        pthread_mutex_unlock(&host.lock);
+        em__arena_destroy(k->arena);
+        em__mem_free(k, sizeof(*k));
+        return reply_done(a, reply);
+    }
     kept_remove(k->id, k->shard);
     k->next = host.kept;
     host.kept = k;
@@ -632,16 +651,15 @@ static em_status op_keep(const em_val *req, em_arena *a, em_val *reply)
 /* [done, snapshot|nil] of what this process keeps for the shard. */
 static em_status op_kept(const em_val *req, em_arena *a, em_val *reply)
 {
-    int64_t id = arg_int(req, 1), shard = arg_int(req, 2);
+    struct kept *k;
     em_val *items;
     em_status st;
 
     if ((st = reply_make(a, 2, &items, reply)) != EM_OK)
         return st;
     pthread_mutex_lock(&host.lock);
-    for (struct kept *k = host.kept; k != NULL && st == EM_OK; k = k->next)
-        if (k->id == id && k->shard == shard)
-            st = em_val_copy(a, k->snap, &items[1]);
+    if ((k = kept_find(arg_int(req, 1), (int)arg_int(req, 2))) != NULL)
+        st = em_val_copy(a, k->snap, &items[1]);
     pthread_mutex_unlock(&host.lock);
     return st;
 }
