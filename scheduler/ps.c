@@ -4,7 +4,6 @@
  * from its snapshot. docs/ps.md describes the design.
  */
 #include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +12,7 @@
 #include "ps_client.h"
 #include "runtime/arena.h"
 #include "runtime/err.h"
+#include "runtime/log.h"
 #include "runtime/mem.h"
 
 #define DEFAULT_TIMEOUT_MS 30000
@@ -400,10 +400,10 @@ static em_status restore(em_ps *ps, int s, const char *addr, em_val snap,
     ps->lost_pushes += lost;
     pthread_mutex_unlock(&ps->lock);
     /* a loss of updates is never silent: the log says how many */
-    fprintf(stderr, "ember: parameter server %lld: shard %d restored at "
-            "%.*s from its snapshot; %lld pushes since the snapshot are "
-            "lost\n", (long long)ps->desc.id, s, (int)addrs.u.arr[s].len,
-            addrs.u.arr[s].u.s, (long long)lost);
+    em__log_warn("parameter server %lld: shard %d restored at %.*s from "
+                 "its snapshot; %lld pushes since the snapshot are lost",
+                 (long long)ps->desc.id, s, (int)addrs.u.arr[s].len,
+                 addrs.u.arr[s].u.s, (long long)lost);
     return EM_OK;
 }
 
@@ -725,8 +725,8 @@ static void restore_lost(em_ps *ps, const char *dead)
             st = restore_shard(ps, s, dead, members, a);
     }
     if (st != EM_OK) /* tasks will time out on the shard: say why */
-        fprintf(stderr, "ember: parameter server %lld: shards at %s not "
-                "restored: %s\n", (long long)d.id, dead, em_last_error());
+        em__log_warn("parameter server %lld: shards at %s not restored: %s",
+                     (long long)d.id, dead, em_last_error());
     em__arena_destroy(a);
 }
 
@@ -766,9 +766,8 @@ static void on_lost(void *arg, const char *addr)
         pthread_mutex_unlock(&ps->lock);
         if (dead != NULL)
             em__mem_free(dead, strlen(dead) + 1);
-        fprintf(stderr, "ember: parameter server %lld: out of memory; the "
-                "shards at %s are not restored\n", (long long)ps->desc.id,
-                addr);
+        em__log_warn("parameter server %lld: out of memory; the shards at "
+                     "%s are not restored", (long long)ps->desc.id, addr);
         return;
     }
     ps->lost[ps->nlost++] = dead;

@@ -308,6 +308,16 @@ static void test_ps_staleness_bound(void **state)
 
 /* ---- snapshots ---- */
 
+/* The library's log lines, for the loss warnings. */
+static char logged[4][256];
+static int nlogged;
+
+static void log_capture(em_log_level level, const char *line, void *ud)
+{
+    if (nlogged < 4)
+        snprintf(logged[nlogged++], sizeof(logged[0]), "%s", line);
+}
+
 static void test_ps_snapshot_restore(void **state)
 {
     em_ctx *ctx = em_test_ctx("local[1]");
@@ -338,8 +348,16 @@ static void test_ps_snapshot_restore(void **state)
         lost += ss.pushes - ss.snapshot_version;
     }
     assert_int_equal(lost, 2); /* both shards hold keys */
+    nlogged = 0;
+    em_log_set(log_capture, NULL);
     for (int s = 0; s < 2; s++)
         EM_CHECK(em__ps_lose_shard(ps, s));
+    em_log_set(NULL, NULL);
+    /* each restore says how many pushes it lost: one per shard here */
+    assert_int_equal(nlogged, 2);
+    for (int s = 0; s < 2; s++)
+        assert_non_null(strstr(logged[s], "1 pushes since the snapshot are "
+                                          "lost"));
     EM_CHECK(em_ps_get(ps, keys, 16, got));
     for (int i = 0; i < 32; i++)
         assert_true(got[i] == at_snap[i]);
