@@ -235,23 +235,28 @@ static em_status read_reply(const char *addr, int type, em_val body,
 }
 
 /* One request on connection c: EM_EIO when the connection failed (the
- * caller may try a new one), EM_ETIMEOUT, or the reply's status. */
-static em_status call_on(em__sclient *c, const char *addr, const em__buf *frame,
+ * caller may try a new one), EM_ETIMEOUT, or the reply's status. The
+ * request is encoded here, at each try, so that no copy of a large one
+ * is kept for a second try. */
+static em_status call_on(em__sclient *c, const char *addr, em_val body,
                          int64_t deadline_ms, em_arena *a, em_val *reply,
                          uint64_t *bytes)
 {
-    em__buf copy = EM__BUF_INIT;
-    em_val body;
+    em__buf frame = EM__BUF_INIT;
+    size_t len;
     int type;
     int64_t left;
     em_status st;
 
-    if (em__buf_append(&copy, frame->data, frame->len) != EM_OK)
-        return EM_ENOMEM;
-    if ((st = em__sclient_send_encoded(c, &copy)) != EM_OK)
+    if ((st = em__frame_encode(&frame, EM__MSG_PEER, body, 0)) != EM_OK) {
+        em__buf_fini(&frame);
+        return st; /* no memory, or a request over the frame limit */
+    }
+    len = frame.len;
+    if ((st = em__sclient_send_encoded(c, &frame)) != EM_OK)
         return st == EM_ETIMEOUT || st == EM_ENOMEM ? st : EM_EIO;
-    __atomic_add_fetch(&bytes_sent, frame->len, __ATOMIC_RELAXED);
-    *bytes += frame->len;
+    __atomic_add_fetch(&bytes_sent, len, __ATOMIC_RELAXED);
+    *bytes += len;
     left = deadline_ms - now_ms();
     st = em__sclient_recv(c, a, &type, &body, left > 0 ? (int)left : 0);
     if (st == EM_ETIMEOUT)
@@ -268,7 +273,6 @@ static em_status call_remote(const char *addr, int service, em_val req,
                              uint64_t *bytes)
 {
     int64_t deadline = now_ms() + timeout_ms;
-    em__buf frame = EM__BUF_INIT;
     em__msg m;
     em_val body;
     em_status st;
@@ -276,11 +280,8 @@ static em_status call_remote(const char *addr, int service, em_val req,
     em__msg_init(&m);
     em__msg_put(&m, "service", em_int(service));
     em__msg_put(&m, "req", req);
-    if ((st = em__msg_done(&m, a, &body)) != EM_OK ||
-        (st = em__frame_encode(&frame, EM__MSG_PEER, body, 0)) != EM_OK) {
-        em__buf_fini(&frame);
+    if ((st = em__msg_done(&m, a, &body)) != EM_OK)
         return st;
-    }
     for (int tries = 0; tries < 2; tries++) {
         bool is_reused = false;
         int64_t left = deadline - now_ms();
@@ -291,7 +292,7 @@ static em_status call_remote(const char *addr, int service, em_val req,
                          em_last_error());
             break;
         }
-        st = call_on(c, addr, &frame, deadline, a, reply, bytes);
+        st = call_on(c, addr, body, deadline, a, reply, bytes);
         if (st == EM_EIO) {
             em__sclient_close(c);
             st = em__err(EM_ELOST, "peer %s closed the connection", addr);
@@ -305,7 +306,6 @@ static em_status call_remote(const char *addr, int service, em_val req,
             client_give(addr, c);
         break;
     }
-    em__buf_fini(&frame);
     return st;
 }
 
