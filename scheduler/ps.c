@@ -240,12 +240,25 @@ em_ps *em__ps_create(em_ctx *ctx, const em_ps_opts *opts)
     return ps;
 }
 
-void em_ps_destroy(em_ps *ps)
+/* Asks every executor to drop the server's state (best effort: an
+ * executor that misses it keeps the state until the application ends). */
+static void drop_on_pool(em_ps *ps)
 {
-    em_arena *a;
+    em_arena *a = em__arena_create(0);
     em_val members, req, reply;
     const char *addr;
 
+    if (a != NULL && em__peer_members(ps->ctx, a, &members) == EM_OK &&
+        make_req(ps, EM__PS_DROP, 0, NULL, 0, a, &req) == EM_OK)
+        for (uint32_t i = 0; i < members.len; i++)
+            if ((addr = cstr(a, members.u.arr[i])) != NULL)
+                (void)em__peer_call(ps->ctx, addr, EM__PEER_PS, req, a,
+                                    &reply, ps->desc.timeout_ms);
+    em__arena_destroy(a);
+}
+
+void em_ps_destroy(em_ps *ps)
+{
     if (ps == NULL)
         return;
     if (ps->is_pool)
@@ -254,15 +267,11 @@ void em_ps_destroy(em_ps *ps)
     while (ps->is_restoring)
         pthread_cond_wait(&ps->restored, &ps->lock);
     pthread_mutex_unlock(&ps->lock);
-    /* every process that hosts a shard or cached values drops them */
-    if ((a = em__arena_create(0)) != NULL &&
-        em__peer_members(ps->ctx, a, &members) == EM_OK &&
-        make_req(ps, EM__PS_DROP, 0, NULL, 0, a, &req) == EM_OK)
-        for (uint32_t i = 0; i < members.len; i++)
-            if ((addr = cstr(a, members.u.arr[i])) != NULL)
-            (void)em__peer_call(ps->ctx, addr, EM__PEER_PS, req, a, &reply,
-                                ps->desc.timeout_ms);
-    em__arena_destroy(a);
+    /* this process's state (all of it in local mode) goes without
+       needing memory */
+    em__ps_drop_here(ps->desc.id);
+    if (ps->is_pool)
+        drop_on_pool(ps);
     em__arena_destroy(ps->arena);
     for (size_t i = 0; i < ps->nretired; i++)
         em__arena_destroy(ps->retired[i]);

@@ -206,11 +206,10 @@ em_status em__ps_handle_make(const em__ps_desc *d, em_arena *a, em_val *out)
     items[5] = d->addrs;
     items[6] = d->hot;
     desc = em_array(items, 7);
-    if ((st = em__codec_encode(&b, desc)) != EM_OK)
-        return st;
-    if ((state = em__arena_dup(a, b.data, b.len)) == NULL) {
+    if ((st = em__codec_encode(&b, desc)) != EM_OK ||
+        (state = em__arena_dup(a, b.data, b.len)) == NULL) {
         em__buf_fini(&b);
-        return em__oom();
+        return st != EM_OK ? st : em__oom();
     }
     memset(out, 0, sizeof(*out));
     out->type = EM_HANDLE;

@@ -69,8 +69,10 @@ typedef struct em__ps_updater {
     void (*step)(void *o, double *w, const double *g);
     void (*destroy)(void *o);
     em_status (*to_val)(const void *o, em_arena *a, em_val *out);
-    /* NULL when v is not a state of this conf and dimension. */
-    void *(*from_val)(const em_optim_conf *c, size_t dim, em_val v);
+    /* EM_EFORMAT when v is not a state of this conf and dimension,
+     * EM_ENOMEM. */
+    em_status (*from_val)(const em_optim_conf *c, size_t dim, em_val v,
+                          void **out);
 } em__ps_updater;
 
 /* Sets the updater (once, at load time) and registers the shards'
@@ -92,6 +94,10 @@ em_status em__ps_remap(const em_val *req);
 /* Client side: the highest version of shard a push from this process
  * was answered with, or -1. */
 int64_t em__ps_acked(int64_t id, int shard);
+
+/* Drops server id's shards, kept snapshots and client state from this
+ * process (what EM__PS_DROP does; it needs no memory). */
+void em__ps_drop_here(int64_t id);
 
 /* Client side: forgets the cache and addresses of server id. */
 void em__ps_client_drop(int64_t id);

@@ -223,6 +223,7 @@ static em_status entry_load(const em__ps_conf *c, struct shard *sh,
 {
     size_t i;
     struct entry *e;
+    void *o;
     em_status st;
 
     if (w.type != EM_VEC || w.len != (uint32_t)c->dim)
@@ -235,11 +236,11 @@ static em_status entry_load(const em__ps_conf *c, struct shard *sh,
     e->is_moved = false;
     if (opt.type == EM_NIL || e->opt == NULL)
         return EM_OK;
+    if ((st = host.upd->from_val(&c->optim, (size_t)c->dim, opt, &o)) !=
+        EM_OK)
+        return st;
     host.upd->destroy(e->opt);
-    if ((e->opt = host.upd->from_val(&c->optim, (size_t)c->dim, opt)) ==
-        NULL)
-        return em__err(EM_EFORMAT, "parameter server: a stored optimizer "
-                       "state does not fit the configuration");
+    e->opt = o;
     return EM_OK;
 }
 
@@ -675,7 +676,7 @@ static em_status op_acked(const em_val *req, em_arena *a, em_val *reply)
     return EM_OK;
 }
 
-static em_status op_drop(int64_t id, em_arena *a, em_val *reply)
+void em__ps_drop_here(int64_t id)
 {
     struct server **p, *srv = NULL;
 
@@ -691,7 +692,6 @@ static em_status op_drop(int64_t id, em_arena *a, em_val *reply)
     if (srv != NULL)
         server_free(srv);
     em__ps_client_drop(id);
-    return reply_done(a, reply);
 }
 
 /* The requests on one hosted shard, under its lock. */
@@ -746,7 +746,8 @@ static em_status handle(void *state, const em_val *req, em_arena *a,
     case EM__PS_CREATE:
         return op_create(req, a, reply);
     case EM__PS_DROP:
-        return op_drop(id, a, reply);
+        em__ps_drop_here(id);
+        return reply_done(a, reply);
     case EM__PS_REMAP:
         if ((st = em__ps_remap(req)) != EM_OK)
             return st;

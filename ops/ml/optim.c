@@ -80,6 +80,7 @@ em_optim *em_optim_create(const em_optim_conf *conf, size_t dim,
     }
     if ((o = em__mem_calloc(1, sizeof(*o))) == NULL)
         return NULL;
+    o->dim = dim; /* em_optim_destroy frees the moments by it */
     o->m = em__mem_calloc(dim, sizeof(double));
     o->s = em__mem_calloc(dim, sizeof(double));
     if (o->m == NULL || o->s == NULL) {
@@ -87,7 +88,6 @@ em_optim *em_optim_create(const em_optim_conf *conf, size_t dim,
         return NULL;
     }
     o->conf = c;
-    o->dim = dim;
     o->reg_dim = reg_dim;
     return o;
 }

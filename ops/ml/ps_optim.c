@@ -6,11 +6,16 @@
  */
 #include "ember/ml_linear.h"
 #include "ember/ps.h"
+#include "runtime/err.h"
 #include "scheduler/ps_int.h"
 
 static void *create(const em_optim_conf *c, size_t dim)
 {
-    return em_optim_create(c, dim, dim);
+    void *o = em_optim_create(c, dim, dim);
+
+    if (o == NULL) /* the conf was checked by em_ps_create: no memory */
+        em__oom();
+    return o;
 }
 
 static void step(void *o, double *w, const double *g)
@@ -28,9 +33,22 @@ static em_status to_val(const void *o, em_arena *a, em_val *out)
     return em_optim_to_val(o, a, out);
 }
 
-static void *from_val(const em_optim_conf *c, size_t dim, em_val v)
+/* em_optim_from_val, whose NULL is either a bad state or no memory: the
+ * state's shape is checked first, so that NULL after it means memory. */
+static em_status from_val(const em_optim_conf *c, size_t dim, em_val v,
+                          void **out)
 {
-    return em_optim_from_val(c, dim, v);
+    const em_val *it = v.u.arr;
+
+    if (v.type != EM_ARRAY || v.len != 4 || it[0].type != EM_INT ||
+        it[0].u.i != (int64_t)c->kind || it[1].type != EM_INT ||
+        it[1].u.i < 0 || it[2].type != EM_VEC || it[2].len != dim ||
+        it[3].type != EM_VEC || it[3].len != dim)
+        return em__err(EM_EFORMAT, "parameter server: a stored optimizer "
+                       "state does not fit the configuration");
+    if ((*out = em_optim_from_val(c, dim, v)) == NULL)
+        return em__oom();
+    return EM_OK;
 }
 
 static const em__ps_updater updater = {create, step, destroy, to_val,

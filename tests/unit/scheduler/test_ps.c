@@ -568,6 +568,49 @@ static void test_ps_bad_input(void **state)
     em_ctx_destroy(ctx);
 }
 
+/* ---- out of memory ---- */
+
+/* Creates a server with an optimizer and snapshots, pushes, pulls,
+ * rebalances and restores: every failure must be EM_ENOMEM and leave
+ * nothing behind (em_ps_destroy frees what was made). */
+static em_status ps_lifecycle(void *arg)
+{
+    em_ctx *ctx = arg;
+    em_ps_opts o = {.dim = 3, .shards = 2, .snapshot_every = 2,
+                    .has_optim = true,
+                    .optim = {.kind = EM_OPTIM_ADAM, .step = 0.1}};
+    em_val keys[6];
+    double d[6 * 3], got[6 * 3];
+    em_ps *ps = em_ps_create(ctx, &o);
+    em_status st = EM_OK;
+
+    if (ps == NULL)
+        return strstr(em_last_error(), "out of memory") != NULL ? EM_ENOMEM
+                                                                : EM_EINVAL;
+    for (int i = 0; i < 6; i++)
+        keys[i] = em_int(i * 3);
+    for (int i = 0; i < 18; i++)
+        d[i] = i - 9;
+    for (int i = 0; i < 3 && st == EM_OK; i++)
+        st = em_ps_put(ps, keys, 6, d);
+    if (st == EM_OK)
+        st = em_ps_get(ps, keys, 6, got);
+    if (st == EM_OK)
+        st = em_ps_rebalance(ps, 2);
+    if (st == EM_OK)
+        st = em__ps_lose_shard(ps, 1);
+    em_ps_destroy(ps);
+    return st;
+}
+
+static void test_ps_out_of_memory(void **state)
+{
+    em_ctx *ctx = em_test_ctx("local[1]");
+
+    assert_true(em_test_oom_sweep(ps_lifecycle, ctx, 2000) > 0);
+    em_ctx_destroy(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -582,6 +625,7 @@ int main(void)
         EM_TEST(test_ps_hot_keys_balance_load),
         EM_TEST(test_ps_old_handle_refused),
         EM_TEST(test_ps_bad_input),
+        EM_TEST(test_ps_out_of_memory),
     };
 
     return cmocka_run_group_tests_name("ps", tests, NULL, NULL);
