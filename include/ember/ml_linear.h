@@ -155,7 +155,7 @@ EM_API em_status em_linear_loss_grad(em_linear_loss loss, const double *w,
                                      double *loss_out);
 
 /* ------------------------------------------------------------------ */
-/* Training (ops/ml/linear.c, ops/ml/parallel_sgd.c)                    */
+/* Training (ops/ml/linear.c, parallel_sgd.c, hogwild.c, dist_sgd.c)     */
 /* ------------------------------------------------------------------ */
 
 typedef enum em_linear_mode {
@@ -176,6 +176,21 @@ typedef enum em_linear_mode {
                             the processes' vectors are averaged into the
                             next iteration's start. For sparse data; the
                             result depends on the threads' timing */
+    EM_LINEAR_ALLREDUCE, /* synchronous data-parallel SGD in one barrier
+                            stage, one task per partition, each holding
+                            a copy of the weights: per iteration the
+                            tasks' gradient sums and counts are
+                            ring-allreduced and every task takes the same
+                            optimizer step; batch mode's mathematics
+                            without a job per iteration */
+    EM_LINEAR_PS,        /* asynchronous mini-batch SGD against a
+                            parameter server (key: feature index, the
+                            intercept key d): per mini-batch a task pulls
+                            the weights of the batch's non-zero features
+                            and pushes their mean gradient, which the
+                            server's per-key optimizer applies; one epoch
+                            of every shard per iteration. For sparse,
+                            high-dimensional data */
 } em_linear_mode;
 
 /* Options of em_linear_train, pyspark.mllib's keyword arguments; zero
@@ -204,7 +219,15 @@ typedef struct em_linear_opts {
                                    averaged perceptron (Freund and
                                    Schapire; Collins) with
                                    EM_LOSS_PERCEPTRON and
-                                   EM_SCHEDULE_CONSTANT, any loss else */
+                                   EM_SCHEDULE_CONSTANT, any loss else;
+                                   not in ps mode */
+    int batch_size;             /* ps mode: sampled points per pull and
+                                   push; default 32 */
+    int staleness;              /* ps mode: a pull may use weights cached
+                                   in the process while their shard has
+                                   applied at most this many pushes since
+                                   (em_ps_opts.staleness); 0 reads every
+                                   change, negative: blocking reads */
 } em_linear_opts;
 
 /* Trains a linear model on an RDD of labelled points (dense or sparse
@@ -215,7 +238,9 @@ typedef struct em_linear_opts {
  *    "intercept": float,
  *    "loss": vec of the mean training loss per iteration (batch: at the
  *    weights the iteration started from; averaging and ipm: the points'
- *    mean loss during each epoch, averaged over partitions),
+ *    mean loss during each epoch, averaged over partitions; allreduce:
+ *    as batch; ps: the points' mean loss at the weights pulled for
+ *    them during each epoch),
  *    "iterations": int run}
  *
  * Runs jobs; a malformed point fails the job with a message. EM_EINVAL

@@ -4,7 +4,8 @@
  * iteration, every partition sums the gradients of its (sampled) points,
  * treeReduce adds the partition sums, and the driver takes one optimizer
  * step on the mean gradient. The averaging and ipm modes run
- * parallel_sgd.c's local SGD instead, hogwild hogwild.c's shared one.
+ * parallel_sgd.c's local SGD instead, hogwild hogwild.c's shared one,
+ * allreduce and ps dist_sgd.c's loops inside the tasks.
  * docs/ml.md, "Linear models".
  */
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dist_sgd.h"
 #include "linear.h"
 #include "linear_gpu.h"
 #include "runtime/buf.h"
@@ -548,6 +550,35 @@ static em_status train_hogwild(run *r, em_arena *tmp)
     return st;
 }
 
+/* The allreduce and ps modes (dist_sgd.c): the iterations run inside
+ * one job, which gives the weights, the loss per iteration and the sum of
+ * the weights after every step. */
+static em_status train_dist(run *r, em_arena *tmp)
+{
+    double ov[5];
+    em_val env[EM__LIN_NENV_DIST], got;
+    const em_val *g;
+    em_status st;
+
+    fill_env(r, em_nil(), 1, r->o.iterations, ov, env);
+    env[EM__LIN_TOL] = em_float(r->o.convergence_tol);
+    env[EM__LIN_DIM] = em_int((int64_t)r->dim);
+    env[EM__LIN_PS] = em_nil();
+    env[EM__LIN_BATCH] = em_int(r->o.batch_size);
+    st = r->o.mode == EM_LINEAR_ALLREDUCE
+             ? em__lin_train_allreduce(r->points, env, tmp, &got)
+             : em__lin_train_ps(r->points, env, &r->oc, r->o.staleness, tmp,
+                                &got);
+    if (st != EM_OK)
+        return st;
+    g = got.u.arr;
+    memcpy(r->w, g[0].u.vec, r->dim * sizeof(double));
+    r->iters = (int)g[1].len;
+    memcpy(r->hist, g[1].u.vec, g[1].len * sizeof(double));
+    add_to_average(r, g[2].u.vec, 1, g[3].u.f);
+    return EM_OK;
+}
+
 /* Fills the defaults of opts and checks them. */
 static em_status fill_opts(const em_linear_opts *in, em_linear_opts *o)
 {
@@ -564,13 +595,15 @@ static em_status fill_opts(const em_linear_opts *in, em_linear_opts *o)
         o->convergence_tol = 0.001;
     if (o->tree_depth == 0)
         o->tree_depth = 2;
-    if (o->iterations < 0 || o->tree_depth < 1 ||
+    if (o->batch_size == 0)
+        o->batch_size = 32;
+    if (o->iterations < 0 || o->tree_depth < 1 || o->batch_size < 0 ||
         !(o->mini_batch_fraction > 0 && o->mini_batch_fraction <= 1) ||
-        (unsigned)o->mode > EM_LINEAR_HOGWILD)
+        (unsigned)o->mode > EM_LINEAR_PS)
         return em__err(EM_EINVAL, "linear: iterations (%d) must be >= 1, "
                        "miniBatchFraction (%g) in (0, 1], the tree depth "
-                       ">= 1 and the mode known", o->iterations,
-                       o->mini_batch_fraction);
+                       "and the batch size >= 1 and the mode known",
+                       o->iterations, o->mini_batch_fraction);
     return EM_OK;
 }
 
@@ -636,6 +669,8 @@ static em_status train(run *r, em_linear_loss loss,
         st = train_batch(r, tmp);
     else if (r->o.mode == EM_LINEAR_HOGWILD)
         st = train_hogwild(r, tmp);
+    else if (r->o.mode >= EM_LINEAR_ALLREDUCE)
+        st = train_dist(r, tmp);
     else
         st = train_parallel(r, tmp);
     for (size_t i = 0; r->steps > 0 && i < r->dim; i++)
