@@ -40,6 +40,8 @@ struct job {
     em__job_result *res;
     int64_t drawn_ms;      /* when the progress bar was last drawn */
     em__barrier_round *round; /* a barrier stage's attempt, or NULL */
+    em_val *updates;       /* its tasks' accumulator updates, merged
+                              only when every task succeeded */
 };
 
 typedef struct em__pool {
@@ -123,7 +125,8 @@ static void finish_attempt(em__pool *p, job *j, task_slot s, em_status st,
 
     if (st == EM_OK && !j->is_failed) {
         pthread_mutex_lock(&p->ctx->lock);
-        st = em__accums_merge(p->ctx, t);
+        st = j->round ? em__accum_updates(t, res, &j->updates[s.index])
+                      : em__accums_merge(p->ctx, t);
         pthread_mutex_unlock(&p->ctx->lock);
         if (st == EM_OK) {
             j->res->vals[s.index] = val;
@@ -316,6 +319,19 @@ static em_status job_alloc(job *j, int n, em__job_result *out)
     return EM_ENOMEM;
 }
 
+/* Merges a barrier round's accumulator updates, once every task has
+ * succeeded: a failed round's successful tasks count for nothing. */
+static em_status merge_updates(em_ctx *ctx, const em_val *updates, int n)
+{
+    em_status st = EM_OK;
+
+    pthread_mutex_lock(&ctx->lock);
+    for (int i = 0; i < n && st == EM_OK; i++)
+        st = em__accums_merge_val(ctx, updates[i]);
+    pthread_mutex_unlock(&ctx->lock);
+    return st;
+}
+
 /* Runs a stage on the thread pool; round: a barrier stage's attempt. */
 static em_status run_local(em_ctx *ctx, em_rdd *rdd, const int *parts, int n,
                            em__task_fn fn, em_val arg, em__job_result *out,
@@ -347,8 +363,15 @@ static em_status run_local(em_ctx *ctx, em_rdd *rdd, const int *parts, int n,
         j.queue[i].attempt = round ? round->attempt : 0;
     }
     j.qlen = n;
-    if ((j.round = round) != NULL)
+    if ((j.round = round) != NULL) {
         round->stage = j.stage_id;
+        j.updates = em__mem_calloc((size_t)(n ? n : 1), sizeof(em_val));
+        if (j.updates == NULL) {
+            em__mem_free(j.queue, (size_t)(n ? n : 1) * sizeof(*j.queue));
+            em__job_result_fini(out);
+            return EM_ENOMEM;
+        }
+    }
 
     pthread_mutex_lock(&ctx->job_lock); /* one stage at a time */
     pthread_mutex_lock(&p->lock);
@@ -376,6 +399,13 @@ static em_status run_local(em_ctx *ctx, em_rdd *rdd, const int *parts, int n,
     draw_progress(&j, true);
 
     em__mem_free(j.queue, (size_t)(n ? n : 1) * sizeof(*j.queue));
+    if (!j.is_failed && round != NULL &&
+        (j.status = merge_updates(ctx, j.updates, n)) != EM_OK) {
+        j.is_failed = true;
+        em__err_save(j.message, sizeof(j.message));
+    }
+    em__mem_free(j.updates, j.updates ? (size_t)(n ? n : 1) * sizeof(em_val)
+                                      : 0);
     if (j.is_failed) {
         em__job_result_fini(out);
         return em__err(j.status, "%s", j.message);

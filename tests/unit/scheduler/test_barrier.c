@@ -4,9 +4,10 @@
  * vectors), against a sequential reduction; the elements each task sent
  * against 2(m-1)k/m (ring) and the tree's edges; allGather; the barrier's
  * meeting point; a task failing once retries the whole stage with a new
- * attempt number; too few slots, a partial action, mismatched lengths and
- * a silent task (timeout) fail clearly. The vectors hold small multiples
- * of 1/4, so every order of summation gives the exact reference.
+ * attempt number, and the failed attempt's accumulator updates count for
+ * nothing; too few slots, a partial action, mismatched lengths and a
+ * silent task (timeout) fail clearly. The vectors hold small multiples of
+ * 1/4, so every order of summation gives the exact reference.
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -335,6 +336,43 @@ static void test_barrier_retries_whole_stage(void **state)
     em_ctx_destroy(ctx);
 }
 
+/* Counts itself in an accumulator; task 1 then fails in attempt 0 (the
+ * others, calling no collective, succeed in that attempt). */
+static em_status count_task(em_task *t, const em_val *env,
+                            const em_val *args, size_t nargs, em_val *out)
+{
+    em_status st;
+
+    (void)args;
+    (void)nargs;
+    if ((st = em_task_accum_add(t, *env, em_int(1))) != EM_OK)
+        return st;
+    if (em_task_partition(t) == 1 && em_task_attempt(t) == 0)
+        return em_task_fail(t, "failing once on purpose");
+    *out = em_array(NULL, 0);
+    return EM_OK;
+}
+
+static void test_barrier_accumulators_count_once(void **state)
+{
+    em_ctx *ctx = ctx_for(3, 4);
+    em_arena *a = em_arena_create();
+    em_accum *acc = em_ctx_accumulator(ctx, EM_ACCUM_SUM, em_int(0),
+                                       em_nil(), EM_FN_NONE);
+    em_val rows, v;
+    em_rdd *r = em_rdd_barrier_map_partitions(
+        em_ctx_range(ctx, 0, 3, 1, 3),
+        em_fn_of(count_task, em_accum_ref(acc)));
+
+    (void)state;
+    EM_CHECK(em_rdd_collect(r, a, &rows));
+    EM_CHECK(em_accum_value(acc, a, &v));
+    /* the first attempt's two successes count for nothing */
+    assert_int_equal(v.u.i, 3);
+    em_arena_destroy(a);
+    em_ctx_destroy(ctx);
+}
+
 static void test_barrier_too_few_slots(void **state)
 {
     em_ctx *ctx = ctx_for(2, 1);
@@ -440,6 +478,7 @@ int main(void)
         EM_TEST(test_barrier_allreduce_sparse),
         EM_TEST(test_barrier_gather_and_sync),
         EM_TEST(test_barrier_retries_whole_stage),
+        EM_TEST(test_barrier_accumulators_count_once),
         EM_TEST(test_barrier_too_few_slots),
         EM_TEST(test_barrier_partial_action),
         EM_TEST(test_barrier_bad_input_and_timeout),
