@@ -20,6 +20,10 @@
 
 /* ---- linear models ---- */
 
+/* The modes' names, indexed by em_linear_mode. */
+static const char *const mode_names[] = {"batch", "averaging", "ipm",
+                                         "hogwild", "allreduce", "ps"};
+
 static void check_linear_opts(lua_State *L, int idx, em_linear_loss loss,
                               em_linear_opts *o)
 {
@@ -42,14 +46,15 @@ static void check_linear_opts(lua_State *L, int idx, em_linear_loss loss,
     o->convergence_tol = tol > 0 ? tol : -1.0;
     o->optimizer = em__lml_opt_optimizer(L, idx, EM_OPTIM_SGD);
     s = em__lml_opt_str(L, idx, "mode", "batch");
-    if (strcmp(s, "batch") == 0)
-        o->mode = EM_LINEAR_BATCH;
-    else if (strcmp(s, "averaging") == 0)
-        o->mode = EM_LINEAR_AVERAGING;
-    else if (strcmp(s, "ipm") == 0)
-        o->mode = EM_LINEAR_IPM;
-    else
-        luaL_error(L, "mode: batch, averaging or ipm, not \"%s\"", s);
+    while (o->mode <= EM_LINEAR_PS && strcmp(s, mode_names[o->mode]) != 0)
+        o->mode++;
+    if (o->mode > EM_LINEAR_PS)
+        luaL_error(L, "mode: batch, averaging, ipm, hogwild, allreduce or "
+                   "ps, not \"%s\"", s);
+    o->batch_size = (int)em__lml_opt_int(L, idx, "batchSize", 32);
+    o->staleness = (int)em__lml_opt_int(L, idx, "staleness", 0);
+    if (o->batch_size < 1)
+        luaL_error(L, "batchSize must be at least 1");
     o->schedule = em__lml_opt_schedule(L, idx);
     o->seed = (uint64_t)em__lml_opt_int(L, idx, "seed", 0);
     o->tree_depth = (int)em__lml_opt_int(L, idx, "treeDepth", 0);
