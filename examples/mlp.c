@@ -2,7 +2,8 @@
  * class 0 .. C - 1, without a header (scikit-learn's digits.csv: 64 pixels
  * of 0 to 16, then the digit). Features are divided by --scale (default
  * 16); rows 0, 5, 10, ... are held out. The network is [features,
- * --hidden sizes, classes] with tanh hidden layers, trained by Adam.
+ * --hidden sizes (default 32), classes] with tanh hidden layers, trained
+ * by Adam (step 0.02, 15 epochs, batch 64 by default).
  * Prints the numbers of training and held-out rows, the last epoch's loss
  * and the accuracy on both sets. examples/lua/mlp.lua prints the same.
  *
@@ -103,9 +104,9 @@ static void prepare(em_val raw, args *g, em_val **sets, uint32_t *n)
 
 int main(int argc, char **argv)
 {
-    args g = {.o = {.optim = {.kind = EM_OPTIM_ADAM, .step = 0.01,
+    args g = {.o = {.optim = {.kind = EM_OPTIM_ADAM, .step = 0.02,
                               .schedule = EM_SCHEDULE_CONSTANT},
-                    .epochs = 30, .batch_size = 32, .seed = 1,
+                    .epochs = 15, .batch_size = 64, .seed = 1,
                     .num_layers = 2},
               .layers = {0, 32},
               .scale = 16};

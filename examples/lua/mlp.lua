@@ -2,7 +2,7 @@
 -- class 0 .. C - 1 without a header (scikit-learn's digits.csv), features
 -- divided by SCALE, rows 0, 5, 10, ... held out, tanh hidden layers trained
 -- by Adam; prints the same lines.
---   ember run examples/lua/mlp.lua CSV [HIDDEN=32] [EPOCHS=30] [STEP=0.01]
+--   ember run examples/lua/mlp.lua CSV [HIDDEN=32] [EPOCHS=15] [STEP=0.02]
 --       [SCALE=16]      (HIDDEN: sizes separated by commas)
 local path = assert(arg[1], "usage: mlp.lua CSV [HIDDEN] [EPOCHS] [STEP] " ..
                     "[SCALE]")
@@ -20,8 +20,8 @@ for h in (arg[2] or "32"):gmatch("%d+") do layers[#layers + 1] = tonumber(h) end
 layers[#layers + 1] = classes
 
 local model = ember.ml.MLP.train(sc:parallelize(train, 4), {layers = layers,
-  activation = "tanh", optimizer = "adam", step = tonumber(arg[4] or 0.01),
-  schedule = "constant", iterations = tonumber(arg[3] or 30), blockSize = 32,
+  activation = "tanh", optimizer = "adam", step = tonumber(arg[4] or 0.02),
+  schedule = "constant", iterations = tonumber(arg[3] or 15), blockSize = 64,
   seed = 1})
 
 local function accuracy(set)

@@ -73,7 +73,7 @@ static em_val *one_vs_rest(const split *s, int c, em_arena *a)
 /* Held-out accuracy of one-vs-rest logistic regression. */
 static double logreg_accuracy(em_ctx *ctx, const split *s, em_arena *a)
 {
-    em_linear_opts o = {.iterations = 300, .step = 0.05,
+    em_linear_opts o = {.iterations = 100, .step = 0.1,
                         .reg_param = 1e-4, .reg_type = EM_REG_L2,
                         .intercept = true, .optimizer = EM_OPTIM_ADAM,
                         .schedule = EM_SCHEDULE_CONSTANT,
@@ -107,9 +107,9 @@ static double mlp_accuracy(em_ctx *ctx, const split *s, em_arena *a)
     static const int layers[] = {PIXELS, 32, CLASSES};
     em_mlp_opts o = {.layers = layers, .num_layers = 3,
                      .activation = EM_MLP_TANH,
-                     .optim = {.kind = EM_OPTIM_ADAM, .step = 0.01,
+                     .optim = {.kind = EM_OPTIM_ADAM, .step = 0.02,
                                .schedule = EM_SCHEDULE_CONSTANT},
-                     .epochs = 30, .batch_size = 32, .seed = 1};
+                     .epochs = 15, .batch_size = 64, .seed = 1};
     em_rdd *rdd = em_ctx_parallelize(ctx, s->train, s->ntrain, 4);
     em_val model;
     int right = 0;
