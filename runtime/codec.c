@@ -7,6 +7,7 @@
  */
 #include "codec.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include <msgpack.h>
@@ -74,6 +75,11 @@ static uint64_t get_be(const uint8_t *p, int n)
     return x;
 }
 
+/* Doubles are little-endian on the wire: on such a host their bytes are
+ * copied as they are (large vectors: collectives, broadcast models). */
+static const bool is_little_endian =
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
+
 static uint64_t double_bits(double f)
 {
     uint64_t u;
@@ -120,6 +126,8 @@ static em_status pack_doubles(msgpack_packer *pk, const double *x, size_t n)
 {
     uint8_t tmp[512];
 
+    if (is_little_endian)
+        return msgpack_pack_ext_body(pk, x, 8 * n) != 0 ? EM_ENOMEM : EM_OK;
     while (n > 0) {
         size_t k = n < sizeof(tmp) / 8 ? n : sizeof(tmp) / 8;
         for (size_t i = 0; i < k; i++)
@@ -733,6 +741,10 @@ static double *read_doubles(em_arena *a, const uint8_t *p, size_t n)
         return (double *)empty_doubles;
     if ((x = em__arena_alloc(a, n * sizeof(*x), 16)) == NULL)
         return NULL;
+    if (is_little_endian) {
+        memcpy(x, p, n * sizeof(*x));
+        return x;
+    }
     for (size_t i = 0; i < n; i++)
         x[i] = bits_double(get_le(p + 8 * i, 8));
     return x;
