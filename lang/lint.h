@@ -100,6 +100,9 @@ void em__lua_open_ml7(lua_State *L);
  * top, after em__lua_open_ml7 (lml_nn.c). */
 void em__lua_open_nn(lua_State *L);
 
+/* Adds ember.ml.gridSearch to the module at the top (lml_grid.c). */
+void em__lua_open_grid(lua_State *L);
+
 /* Adds ember.ps (the parameter server) to the module at the top and the
  * methods of its handles, which work in tasks too (lps.c). */
 void em__lua_open_ps(lua_State *L, bool is_driver);

@@ -1,11 +1,13 @@
 /* ember.ml's iterative learners and ember.graph: the operators of
  * include/ember/ml_linear.h, ml_cluster.h, ml_mf.h and graph.h in Lua, with
  * the names and keyword options of pyspark.mllib (LogisticRegression,
- * LinearRegression, KMeans, ALS) and ember.graph.pageRank. Training hands
- * the C API the RDD itself, so it runs at C speed in local mode and on the
- * worker pool. Models are small userdata objects on the process that made
- * them; model:value() is their value form (a table), which travels to tasks.
- * docs/shell.md lists the names.
+ * LinearRegression, KMeans, ALS; and Perceptron) and ember.graph.pageRank.
+ * Training hands the C API the RDD itself, so it runs at C speed in local
+ * mode and on the worker pool; inside a task the linear models also train
+ * on a plain array of points (gridSearch's trainers). Models are small
+ * userdata objects on the process that made them; model:value() is their
+ * value form (a table), which travels to tasks, and fromValue makes a
+ * linear model of it again. docs/shell.md lists the names.
  */
 #include <math.h>
 #include <stdio.h>
@@ -56,21 +58,60 @@ static void check_linear_opts(lua_State *L, int idx, em_linear_loss loss,
     if (o->batch_size < 1)
         luaL_error(L, "batchSize must be at least 1");
     o->schedule = em__lml_opt_schedule(L, idx);
+    /* the perceptron's own rule: a constant step, the average of the
+     * weights over the steps */
+    if (loss == EM_LOSS_PERCEPTRON &&
+        strcmp(em__lml_opt_str(L, idx, "schedule", "?"), "?") == 0)
+        o->schedule = EM_SCHEDULE_CONSTANT;
+    o->averaged = em__lml_opt_bool(L, idx, "averaged",
+                                   loss == EM_LOSS_PERCEPTRON);
     o->seed = (uint64_t)em__lml_opt_int(L, idx, "seed", 0);
     o->tree_depth = (int)em__lml_opt_int(L, idx, "treeDepth", 0);
     if (o->iterations < 1)
         luaL_error(L, "iterations must be at least 1");
 }
 
-/* Trains on the RDD at 1 with the options at 2; pushes the model. */
+/* Trains on the array of points at 1 in the calling task's thread
+ * (em_linear_train_local); pushes the model. */
+static int linear_train_array(lua_State *L, em_linear_loss loss,
+                              const em_linear_opts *o, const char *what)
+{
+    em_task *t = em__lua_task(L);
+    em_arena *tmp;
+    em_val pts, fixed, *fv;
+    em__lml_model *m;
+
+    if (t == NULL)
+        return luaL_error(L, "%s: an array of points is trained on inside "
+                          "a task (a gridSearch trainFn); pass an RDD",
+                          what);
+    tmp = em__lua_arena(L);
+    pts = em__lua_check_val(L, 1, tmp, what);
+    if ((fv = em_array_make(tmp, pts.len, &fixed)) == NULL)
+        return luaL_error(L, "out of memory");
+    for (uint32_t i = 0; i < pts.len; i++)
+        if (em__lml_fix_pair(t, NULL, &pts.u.arr[i], 1, &fv[i]) != EM_OK)
+            return luaL_error(L, "%s: %s", what, em_last_error());
+    m = em__lml_model_new(L, MT_LIN);
+    if (em_linear_train_local(t, fixed, loss, o, m->arena, &m->model) !=
+        EM_OK)
+        return luaL_error(L, "%s: %s", what, em_last_error());
+    return 1;
+}
+
+/* Trains on the RDD (or, in a task, the array of points) at 1 with the
+ * options at 2; pushes the model. */
 static int linear_train(lua_State *L, em_linear_loss loss, const char *what)
 {
-    em_rdd *node = em__lua_rdd_node(L, 1);
+    em_rdd *node;
     em_linear_opts o;
     em__lml_model *m;
     em_status st;
 
     check_linear_opts(L, 2, loss, &o);
+    if (lua_type(L, 1) == LUA_TTABLE)
+        return linear_train_array(L, loss, &o, what);
+    node = em__lua_rdd_node(L, 1);
     node = em__lml_map_native(L, node, em__lml_fix_pair);
     m = em__lml_model_new(L, MT_LIN);
     if ((st = em_rdd_cache(node)) == EM_OK) {
@@ -91,6 +132,12 @@ static int logreg_train(lua_State *L)
 static int linreg_train(lua_State *L)
 {
     return linear_train(L, EM_LOSS_SQUARED, "LinearRegression.train");
+}
+
+/* ember.ml.Perceptron.train(data, opts) */
+static int perceptron_train(lua_State *L)
+{
+    return linear_train(L, EM_LOSS_PERCEPTRON, "Perceptron.train");
 }
 
 /* model:predict(x) -> class or value; model:predict(rdd) -> RDD */
@@ -138,7 +185,8 @@ static int lin_save(lua_State *L)
     return 0;
 }
 
-/* ember.ml.LogisticRegressionModel.load(path) (and LinearRegressionModel) */
+/* ember.ml.LogisticRegressionModel.load(path) (and LinearRegressionModel,
+ * PerceptronModel) */
 static int lin_load(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
@@ -146,6 +194,18 @@ static int lin_load(lua_State *L)
 
     if (em_linear_model_load(path, m->arena, &m->model) != EM_OK)
         return luaL_error(L, "load: %s", em_last_error());
+    return 1;
+}
+
+/* ember.ml.LogisticRegressionModel.fromValue(model:value()) (and the
+ * other linear models'): the model again, in a task say */
+static int lin_from_value(lua_State *L)
+{
+    em__lml_model *m = em__lml_model_new(L, MT_LIN);
+    em_val v = em__lua_check_val(L, 1, m->arena, "fromValue");
+
+    if (em__lml_linear_value(m->arena, v, &m->model) != EM_OK)
+        return luaL_error(L, "fromValue: %s", em_last_error());
     return 1;
 }
 
@@ -520,7 +580,11 @@ static const luaL_Reg mf_methods[] = {
 
 static const luaL_Reg logreg_fns[] = {{"train", logreg_train}, {NULL, NULL}};
 static const luaL_Reg linreg_fns[] = {{"train", linreg_train}, {NULL, NULL}};
-static const luaL_Reg linm_fns[] = {{"load", lin_load}, {NULL, NULL}};
+static const luaL_Reg perceptron_fns[] = {{"train", perceptron_train},
+                                          {NULL, NULL}};
+static const luaL_Reg linm_fns[] = {{"load", lin_load},
+                                    {"fromValue", lin_from_value},
+                                    {NULL, NULL}};
 static const luaL_Reg kmeans_fns[] = {{"train", kmeans_train}, {NULL, NULL}};
 static const luaL_Reg als_fns[] = {{"train", als_train}, {NULL, NULL}};
 static const luaL_Reg mf_fns[] = {{"trainDSGD", dsgd_train}, {NULL, NULL}};
@@ -540,6 +604,8 @@ void em__lua_open_ml7(lua_State *L)
         em__lml_set_lib(L, "LinearRegression", linreg_fns);
         em__lml_set_lib(L, "LogisticRegressionModel", linm_fns);
         em__lml_set_lib(L, "LinearRegressionModel", linm_fns);
+        em__lml_set_lib(L, "Perceptron", perceptron_fns);
+        em__lml_set_lib(L, "PerceptronModel", linm_fns);
         em__lml_set_lib(L, "KMeans", kmeans_fns);
         lua_pushcfunction(L, kmeans_model_new);
         lua_setfield(L, -2, "KMeansModel");

@@ -83,6 +83,12 @@ int em__lml_model_value(lua_State *L);
 /* Sets t[name] = a table of the functions fns, for t at the top. */
 void em__lml_set_lib(lua_State *L, const char *name, const luaL_Reg *fns);
 
+/* A linear model's value as it comes back from Lua (its weights a table
+ * of numbers, an intercept of 0 an integer) made a model value again, in
+ * a (lml_grid.c); EM_EFORMAT with em_linear_model_parts's message for
+ * another value. */
+em_status em__lml_linear_value(em_arena *a, em_val v, em_val *out);
+
 /* Sets ember.ml.Vectors and ember.ml.MLUtils in the table at ml_idx
  * (lml_data.c). */
 void em__lml_open_data(lua_State *L, int ml_idx);

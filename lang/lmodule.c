@@ -688,6 +688,7 @@ void em__lua_open_ember(lua_State *L, bool is_driver)
     em__lua_open_ml(L);
     em__lua_open_ml7(L);
     em__lua_open_nn(L);
+    em__lua_open_grid(L);
     em__lua_open_ps(L, is_driver);
     em__lua_open_gpu(L);
     em__lua_open_barrier(L);
