@@ -518,6 +518,11 @@ static void check_mlp_opts(lua_State *L, int idx, em_mlp_opts *o)
     o->epochs = (int)em__lml_opt_int(L, idx, "iterations", 100);
     o->seed = (uint64_t)em__lml_opt_int(L, idx, "seed", 0);
     o->tree_depth = (int)em__lml_opt_int(L, idx, "treeDepth", 2);
+    act = em__lml_opt_str(L, idx, "mode", "batch");
+    if (strcmp(act, "allreduce") == 0)
+        o->mode = EM_MLP_ALLREDUCE;
+    else if (strcmp(act, "batch") != 0)
+        luaL_error(L, "mode: batch or allreduce, not \"%s\"", act);
     if (o->epochs < 1 || o->tree_depth < 1 || !(o->optim.step > 0) ||
         !(o->optim.reg_param >= 0))
         luaL_error(L, "MLP.train: iterations and treeDepth must be at least "
@@ -526,7 +531,7 @@ static void check_mlp_opts(lua_State *L, int idx, em_mlp_opts *o)
 
 /* ember.ml.MLP.train(data, {layers, activation, optimizer, step,
  * schedule, regParam, regType, momentum, iterations, blockSize or
- * miniBatchFraction, seed, initialWeights, treeDepth}) */
+ * miniBatchFraction, seed, initialWeights, treeDepth, mode}) */
 static int mlp_train(lua_State *L)
 {
     em_rdd *node = em__lua_rdd_node(L, 1);

@@ -136,6 +136,16 @@ typedef enum em_mlp_activation {
     EM_MLP_RELU,
 } em_mlp_activation;
 
+typedef enum em_mlp_mode {
+    EM_MLP_BATCH = 0,  /* a job per step: the weights broadcast, the
+                          gradients summed by treeReduce, the step taken
+                          on the driver */
+    EM_MLP_ALLREDUCE,  /* the same steps in one barrier stage, one task per
+                          partition holding a copy of the weights: the
+                          gradient sums and counts ring-allreduced, every
+                          task taking the same optimizer step */
+} em_mlp_mode;
+
 /* Options of em_mlp_train; zero means the default for each field. */
 typedef struct em_mlp_opts {
     const int *layers;  /* Spark's layers: the input size, the hidden
@@ -153,6 +163,7 @@ typedef struct em_mlp_opts {
     const double *initial_weights; /* NULL: Glorot uniform from seed;
                            else em_mlp_num_weights doubles */
     int tree_depth;     /* of the gradient sums; default 2 */
+    em_mlp_mode mode;   /* allreduce needs a task slot per partition */
 } em_mlp_opts;
 
 /* The number of weights of a network: per layer l, a layers[l] x

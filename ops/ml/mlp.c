@@ -3,12 +3,15 @@
  * broadcasts the weights; every partition records the mean loss of its
  * drawn points on an autodiff tape (ad.c) and differentiates it;
  * treeReduce adds the partition sums and the driver takes one step of the
- * shared optimizer (optim.c) on the mean gradient. docs/ml.md, "MLP".
+ * shared optimizer (optim.c) on the mean gradient. Allreduce mode runs
+ * the same steps in one barrier stage, each task holding a copy of the
+ * weights and the gradients ring-allreduced. docs/ml.md, "MLP".
  */
 #include <math.h>
 #include <string.h>
 
 #include "ad_int.h"
+#include "ember/barrier.h"
 #include "ember/ml_ad.h"
 #include "linear.h"
 #include "runtime/err.h"
@@ -26,6 +29,9 @@ enum {
     ENV_SEED,   /* int */
     ENV_STEP,   /* int: the step, from 1 */
     ENV_GPU,    /* bool: ember.gpu, the products on the task's GPU */
+    ENV_OPTIM,  /* vec: the optimizer's settings (allreduce) */
+    ENV_EPOCHS, /* int (allreduce) */
+    ENV_STEPS,  /* int: steps per epoch (allreduce) */
     ENV_N
 };
 
@@ -116,11 +122,11 @@ static em_ad_node record_loss(em_ad *t, const int *layers, size_t nl,
     return em_ad_softmax_xent(t, h, y, n);
 }
 
-/* The drawn points of a partition: n_out rows of x and labels y (task
- * arena). */
+/* The drawn points of a partition at a step: n_out rows of x and labels
+ * y (task arena). */
 static em_status draw_batch(em_task *t, const em_val *e, int part,
-                            em_val recs, const int *layers, double **x_out,
-                            int64_t **y_out, size_t *n_out)
+                            em_val recs, int64_t step, const int *layers,
+                            double **x_out, int64_t **y_out, size_t *n_out)
 {
     em_arena *a = em_task_arena(t);
     size_t d = (size_t)layers[0], n = 0;
@@ -131,8 +137,8 @@ static em_status draw_batch(em_task *t, const em_val *e, int part,
     if (x == NULL || y == NULL)
         return EM_ENOMEM;
     for (uint32_t i = 0; i < recs.len; i++) {
-        if (!em__lin_sampled((uint64_t)e[ENV_SEED].u.i, e[ENV_STEP].u.i, part,
-                             i, e[ENV_FRAC].u.f))
+        if (!em__lin_sampled((uint64_t)e[ENV_SEED].u.i, step, part, i,
+                             e[ENV_FRAC].u.f))
             continue;
         if (!read_point(recs.u.arr[i], d, c, x + n * d, &y[n]))
             return em_task_fail(t, "mlp: partition %d record %u is not "
@@ -146,36 +152,36 @@ static em_status draw_batch(em_task *t, const em_val *e, int part,
     return EM_OK;
 }
 
-/* (index, records) -> [[count, loss sum, gradient sum vec]] */
-static em_status grad_partition(em_task *t, const em_val *env,
-                                const em_val *args, size_t nargs,
-                                em_val *out)
+/* The layer sizes in the environment. */
+static size_t env_layers(const em_val *e, int *layers)
 {
-    const em_val *e = env->u.arr;
+    for (size_t l = 0; l < e[ENV_LAYERS].len; l++)
+        layers[l] = (int)e[ENV_LAYERS].u.vec[l];
+    return e[ENV_LAYERS].len;
+}
+
+/* The gradient sum of a partition's drawn points at a step, at weights
+ * w: into g (dim doubles, zeroed here), their count into *n_out and loss
+ * sum into *loss_out. */
+static em_status batch_grad(em_task *t, const em_val *e, int part,
+                            em_val recs, int64_t step, em_val w, double *g,
+                            int64_t *n_out, double *loss_out)
+{
     int layers[MAX_LAYERS];
-    size_t nl = e[ENV_LAYERS].len, n = 0;
-    em_val wv, *cell, *r;
-    double *g, *x = NULL;
+    size_t nl = env_layers(e, layers), n = 0;
+    double *x = NULL;
     int64_t *y = NULL;
     em_ad *tape;
     em__gpu *gpu;
     em_status st;
 
-    for (size_t l = 0; l < nl; l++)
-        layers[l] = (int)e[ENV_LAYERS].u.vec[l];
-    if ((st = em_task_broadcast(t, e[ENV_W], &wv)) != EM_OK ||
-        (st = draw_batch(t, e, (int)args[0].u.i, args[1], layers, &x, &y,
-                         &n)) != EM_OK)
+    memset(g, 0, w.len * sizeof(double));
+    *n_out = 0;
+    *loss_out = 0;
+    if ((st = draw_batch(t, e, part, recs, step, layers, &x, &y, &n)) !=
+            EM_OK ||
+        n == 0)
         return st;
-    if ((cell = em_array_make(em_task_arena(t), 1, out)) == NULL ||
-        (r = em_array_make(em_task_arena(t), 3, &cell[0])) == NULL ||
-        (g = em_vec_make(em_task_arena(t), wv.len, &r[2])) == NULL)
-        return EM_ENOMEM;
-    memset(g, 0, wv.len * sizeof(double));
-    r[0] = em_int((int64_t)n);
-    r[1] = em_float(0);
-    if (n == 0)
-        return EM_OK;
     if ((tape = em_ad_create()) == NULL)
         return EM_ENOMEM;
     gpu = em__gpu_open(e[ENV_GPU].u.b);
@@ -183,17 +189,43 @@ static em_status grad_partition(em_task *t, const em_val *env,
     {
         em_ad_node loss = record_loss(tape, layers, nl,
                                       (em_mlp_activation)e[ENV_ACT].u.i,
-                                      wv.u.vec, g, x, y, n);
+                                      w.u.vec, g, x, y, n);
         st = em_ad_backward(tape, loss);
         if (st == EM_OK)
-            r[1] = em_float(em_ad_value(tape, loss)[0] * (double)n);
+            *loss_out = em_ad_value(tape, loss)[0] * (double)n;
     }
     em_ad_destroy(tape);
     em__gpu_close(gpu);
     if (st != EM_OK)
         return st == EM_ENOMEM ? st : em__lin_fail_last(t);
-    for (uint32_t i = 0; i < wv.len; i++)
+    for (uint32_t i = 0; i < w.len; i++)
         g[i] *= (double)n; /* a sum, so that partitions add */
+    *n_out = (int64_t)n;
+    return EM_OK;
+}
+
+/* (index, records) -> [[count, loss sum, gradient sum vec]] */
+static em_status grad_partition(em_task *t, const em_val *env,
+                                const em_val *args, size_t nargs,
+                                em_val *out)
+{
+    const em_val *e = env->u.arr;
+    em_val wv, *cell, *r;
+    double *g, loss;
+    int64_t n;
+    em_status st;
+
+    if ((st = em_task_broadcast(t, e[ENV_W], &wv)) != EM_OK)
+        return st;
+    if ((cell = em_array_make(em_task_arena(t), 1, out)) == NULL ||
+        (r = em_array_make(em_task_arena(t), 3, &cell[0])) == NULL ||
+        (g = em_vec_make(em_task_arena(t), wv.len, &r[2])) == NULL)
+        return EM_ENOMEM;
+    if ((st = batch_grad(t, e, (int)args[0].u.i, args[1], e[ENV_STEP].u.i,
+                         wv, g, &n, &loss)) != EM_OK)
+        return st;
+    r[0] = em_int(n);
+    r[1] = em_float(loss);
     return EM_OK;
 }
 
@@ -208,6 +240,52 @@ typedef struct run {
     int64_t steps;    /* per epoch */
 } run;
 
+/* The optimizer's settings as ENV_OPTIM's vec (NOPTIM doubles), and
+ * back. */
+enum { NOPTIM = 9 };
+
+static void conf_to_vec(const em_optim_conf *c, double *v)
+{
+    v[0] = c->kind;
+    v[1] = c->step;
+    v[2] = c->schedule;
+    v[3] = c->reg;
+    v[4] = c->reg_param;
+    v[5] = c->momentum;
+    v[6] = c->beta2;
+    v[7] = c->rho;
+    v[8] = c->eps;
+}
+
+static em_optim_conf vec_to_conf(const double *v)
+{
+    return (em_optim_conf){.kind = (em_optim_kind)v[0], .step = v[1],
+                           .schedule = (em_schedule)v[2],
+                           .reg = (em_reg)v[3], .reg_param = v[4],
+                           .momentum = v[5], .beta2 = v[6], .rho = v[7],
+                           .eps = v[8]};
+}
+
+/* The environment of a run with the weights wv (a broadcast reference);
+ * lv (MAX_LAYERS) and ov (NOPTIM doubles) hold what it points to. */
+static void fill_env(const run *r, em_val wv, int64_t step, double *lv,
+                     double *ov, em_val *env)
+{
+    for (size_t l = 0; l < r->o.num_layers; l++)
+        lv[l] = r->o.layers[l];
+    conf_to_vec(&r->o.optim, ov);
+    env[ENV_W] = wv;
+    env[ENV_LAYERS] = em_vec(lv, (uint32_t)r->o.num_layers);
+    env[ENV_ACT] = em_int(r->o.activation);
+    env[ENV_FRAC] = em_float(r->frac);
+    env[ENV_SEED] = em_int((int64_t)r->o.seed);
+    env[ENV_STEP] = em_int(step);
+    env[ENV_GPU] = em_bool(em_ctx_gpu(em_rdd_ctx(r->points)));
+    env[ENV_OPTIM] = em_vec(ov, NOPTIM);
+    env[ENV_EPOCHS] = em_int(r->o.epochs);
+    env[ENV_STEPS] = em_int(r->steps);
+}
+
 /* One step: the mean gradient of the drawn points into r->g, their count
  * into *n_out and their loss sum into *loss_out. */
 static em_status grad_round(run *r, int64_t step, em_arena *tmp,
@@ -215,22 +293,14 @@ static em_status grad_round(run *r, int64_t step, em_arena *tmp,
 {
     em_ctx *ctx = em_rdd_ctx(r->points);
     em_broadcast *bc = em_ctx_broadcast(ctx, em_vec(r->w, r->dim));
-    double lv[MAX_LAYERS];
+    double lv[MAX_LAYERS], ov[NOPTIM];
     em_val env[ENV_N], got;
     em_rdd *parts;
     em_status st;
 
     if (bc == NULL)
         return EM_ENOMEM;
-    for (size_t l = 0; l < r->o.num_layers; l++)
-        lv[l] = r->o.layers[l];
-    env[ENV_W] = em_broadcast_ref(bc);
-    env[ENV_LAYERS] = em_vec(lv, (uint32_t)r->o.num_layers);
-    env[ENV_ACT] = em_int(r->o.activation);
-    env[ENV_FRAC] = em_float(r->frac);
-    env[ENV_SEED] = em_int((int64_t)r->o.seed);
-    env[ENV_STEP] = em_int(step);
-    env[ENV_GPU] = em_bool(em_ctx_gpu(em_rdd_ctx(r->points)));
+    fill_env(r, em_broadcast_ref(bc), step, lv, ov, env);
     parts = em_rdd_map_partitions_with_index(
         r->points, em_fn_of(grad_partition, em_array(env, ENV_N)));
     st = parts == NULL ? EM_ENOMEM
@@ -273,6 +343,130 @@ static em_status train_loop(run *r, em_arena *tmp)
     return st;
 }
 
+/* ---- allreduce mode ---- */
+
+/* One step in a task of the allreduce stage: the stage's gradient sum,
+ * loss sum and count into sums (w.len + 2 doubles), the same in every
+ * task. */
+static em_status allreduce_step(em_task *t, const em_val *e, em_val recs,
+                                int64_t step, em_val w, double *sums)
+{
+    em_arena *scratch;
+    em_val sum;
+    int64_t n;
+    em_status st;
+
+    if ((st = batch_grad(t, e, em_task_partition(t), recs, step, w, sums, &n,
+                         &sums[w.len])) != EM_OK)
+        return st;
+    sums[w.len + 1] = (double)n;
+    /* the reduced vector lives only until it is copied back */
+    if ((scratch = em_arena_create()) == NULL)
+        return EM_ENOMEM;
+    st = em_barrier_all_reduce(em_task_barrier(t), em_vec(sums, w.len + 2),
+                               EM_REDUCE_SUM, EM_ALLREDUCE_RING, scratch,
+                               &sum);
+    if (st == EM_OK)
+        memcpy(sums, sum.u.vec, (w.len + 2) * sizeof(double));
+    em_arena_destroy(scratch);
+    return st;
+}
+
+/* train_loop's epochs on the task's copy w of the weights. */
+static em_status allreduce_epochs(em_task *t, const em_val *e, em_val recs,
+                                  em_val w, em_optim *o, double *sums,
+                                  double *hist)
+{
+    int64_t steps = e[ENV_STEPS].u.i;
+    em_status st;
+
+    for (int64_t ep = 0; ep < e[ENV_EPOCHS].u.i; ep++) {
+        double loss = 0, seen = 0, n;
+        for (int64_t s = 1; s <= steps; s++) {
+            if ((st = allreduce_step(t, e, recs, ep * steps + s, w, sums)) !=
+                EM_OK)
+                return st;
+            n = sums[w.len + 1];
+            seen += n;
+            loss += sums[w.len];
+            if (n == 0) /* an empty mini-batch: no step, as Spark */
+                continue;
+            for (uint32_t i = 0; i < w.len; i++)
+                sums[i] /= n;
+            em_optim_step(o, (double *)w.u.vec, sums);
+        }
+        hist[ep] = seen > 0 ? loss / seen : NAN;
+    }
+    return EM_OK;
+}
+
+/* The stage's function: each task steps its copy of the weights with the
+ * allreduced gradients; records -> [[weights vec, loss per epoch vec]]
+ * from partition 0, [] from the others (their copies are the same). */
+static em_status allreduce_partition(em_task *t, const em_val *env,
+                                     const em_val *args, size_t nargs,
+                                     em_val *out)
+{
+    const em_val *e = env->u.arr;
+    em_arena *a = em_task_arena(t);
+    em_optim_conf c = vec_to_conf(e[ENV_OPTIM].u.vec);
+    int layers[MAX_LAYERS];
+    size_t wo, reg_dim;
+    em_val wv, *r, *cell;
+    double *sums;
+    em_optim *o;
+    em_status st;
+
+    if (em_task_barrier(t) == NULL)
+        return em_task_fail(t, "mlp: allreduce mode runs in a barrier stage");
+    if ((st = em_task_broadcast(t, e[ENV_W], &wv)) != EM_OK)
+        return st;
+    if ((cell = em_array_make(a, 1, out)) == NULL ||
+        (r = em_array_make(a, 2, &cell[0])) == NULL ||
+        em_vec_make(a, wv.len, &r[0]) == NULL ||
+        em_vec_make(a, (size_t)e[ENV_EPOCHS].u.i, &r[1]) == NULL ||
+        (sums = em_arena_alloc(a, (wv.len + 2) * sizeof(double))) == NULL)
+        return EM_ENOMEM;
+    memcpy((double *)r[0].u.vec, wv.u.vec, wv.len * sizeof(double));
+    offsets(layers, env_layers(e, layers), 0, &wo, &reg_dim);
+    if ((o = em_optim_create(&c, wv.len, reg_dim)) == NULL)
+        return em__lin_fail_last(t);
+    st = allreduce_epochs(t, e, args[0], r[0], o, sums,
+                          (double *)r[1].u.vec);
+    em_optim_destroy(o);
+    if (st == EM_OK && em_task_partition(t) != 0)
+        *out = em_array(NULL, 0);
+    return st;
+}
+
+/* Allreduce mode: the whole training in one barrier stage. */
+static em_status train_allreduce(run *r, em_arena *tmp)
+{
+    em_broadcast *bc = em_ctx_broadcast(em_rdd_ctx(r->points),
+                                        em_vec(r->w, r->dim));
+    double lv[MAX_LAYERS], ov[NOPTIM];
+    em_val env[ENV_N], got;
+    em_rdd *stage;
+    em_status st;
+
+    if (bc == NULL)
+        return EM_ENOMEM;
+    fill_env(r, em_broadcast_ref(bc), 1, lv, ov, env);
+    stage = em_rdd_barrier_map_partitions(
+        r->points, em_fn_of(allreduce_partition, em_array(env, ENV_N)));
+    st = stage == NULL ? EM_ENOMEM : em_rdd_collect(stage, tmp, &got);
+    em_broadcast_destroy(bc);
+    if (st != EM_OK)
+        return st;
+    if (got.len != 1)
+        return em__err(EM_EFORMAT, "mlp: allreduce stage gave %u models",
+                       got.len);
+    memcpy(r->w, got.u.arr[0].u.arr[0].u.vec, r->dim * sizeof(double));
+    memcpy(r->hist, got.u.arr[0].u.arr[1].u.vec,
+           (size_t)r->o.epochs * sizeof(double));
+    return EM_OK;
+}
+
 /* Glorot uniform matrices from the seed (splitmix64), zero biases. */
 static void init_weights(run *r)
 {
@@ -311,10 +505,11 @@ static em_status fill_opts(const em_mlp_opts *in, em_mlp_opts *o)
                        "to %d, from the input to the classes", MAX_LAYERS,
                        MAX_WIDTH);
     if (o->epochs < 0 || o->batch_size < 0 || o->tree_depth < 1 ||
-        (unsigned)o->activation > EM_MLP_RELU)
+        (unsigned)o->activation > EM_MLP_RELU ||
+        (unsigned)o->mode > EM_MLP_ALLREDUCE)
         return em__err(EM_EINVAL, "mlp: epochs (%d) and the batch size (%d) "
-                       "must be >= 1, the tree depth >= 1 and the activation "
-                       "known", o->epochs, o->batch_size);
+                       "must be >= 1, the tree depth >= 1, the activation "
+                       "and the mode known", o->epochs, o->batch_size);
     return em__optim_check(&o->optim);
 }
 
@@ -377,7 +572,9 @@ em_status em_mlp_train(em_rdd *points, const em_mlp_opts *opts, em_arena *a,
         memcpy(r.w, r.o.initial_weights, r.dim * sizeof(double));
     else
         init_weights(&r);
-    if ((st = train_loop(&r, tmp)) == EM_OK)
+    st = r.o.mode == EM_MLP_ALLREDUCE ? train_allreduce(&r, tmp)
+                                      : train_loop(&r, tmp);
+    if (st == EM_OK)
         st = make_model(&r, a, model_out);
 out_free:
     em__mem_free(r.w, r.dim * sizeof(double));

@@ -1,8 +1,8 @@
 -- The linear models' allreduce and ps modes from Lua (mode = "allreduce",
 -- "ps", with batchSize and staleness): allreduce equals batch mode within
 -- 1e-9, ps on one partition equals a naive sequential mini-batch SGD
--- written here, and ps on as many partitions as threads separates a
--- separable sparse set.
+-- written here, ps on as many partitions as threads separates a
+-- separable sparse set, and the MLP's allreduce mode equals its batch mode.
 package.path = (arg[0]:match("(.*/)") or "./") .. "?.lua;" .. package.path
 local t = require("testlib")
 local eq, near, fails = t.eq, t.near, t.fails
@@ -102,6 +102,24 @@ t.case("ps mode separates a sparse set on every thread", function()
   end
   eq(#m.loss, 30, "a loss per epoch")
   if not (m.loss[30] < m.loss[1]) then error("ps mode: the loss did not fall") end
+end)
+
+t.case("the MLP's allreduce mode equals its batch mode", function()
+  local pts = dense_points()
+  local parts = sc.defaultParallelism < 2 and 1 or 2
+  local data = sc:parallelize(pts, parts)
+  local o = {layers = {2, 4, 2}, iterations = 5, blockSize = 16, seed = 3,
+             optimizer = "adam", step = 0.05}
+  local b = ember.ml.MLP.train(data, o)
+  o.mode = "allreduce"
+  local a = ember.ml.MLP.train(data, o)
+  local wa, wb = a.weights, b.weights
+  eq(#wa, #wb, "weights")
+  for j = 1, #wb do near(wa[j], wb[j], 1e-9, "weight " .. j) end
+  for k = 1, 5 do near(a.loss[k], b.loss[k], 1e-9, "loss " .. k) end
+  t.fails(function()
+    ember.ml.MLP.train(data, {layers = {2, 2}, mode = "ps"})
+  end, "batch or allreduce", "the MLP has no ps mode")
 end)
 
 t.case("bad modes and options fail", function()

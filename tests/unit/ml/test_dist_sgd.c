@@ -5,7 +5,8 @@
  * the same (an allGather of their checksums). Ps mode on one task is
  * sequential mini-batch SGD with a per-key optimizer, so it equals a naive
  * one; on several tasks, all running at once (partitions = task slots),
- * it reaches batch mode's accuracy within 2 points.
+ * it reaches batch mode's accuracy within 2 points. The MLP's allreduce
+ * mode equals its per-step jobs within 1e-9 in the same way.
  */
 #include <math.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "em_test.h"
 #include "ember/barrier.h"
 #include "ember/ml.h"
+#include "ember/ml_ad.h"
 #include "ember/ml_linear.h"
 #include "ops/ml/dist_sgd.h"
 
@@ -358,6 +360,45 @@ static void test_dist_ps_matches_batch(void **state)
     em_arena_destroy(a);
 }
 
+/* The MLP's allreduce mode against its per-step jobs: the same draws and
+ * steps, so the same weights and losses within 1e-9. */
+static void test_dist_mlp_allreduce_equals_batch(void **state)
+{
+    static const int slots[3] = {1, 2, 4};
+    static const int layers[3] = {DD, 5, 2};
+    em_arena *a = em_arena_create();
+    em_val *pts = dense_points(a, false);
+
+    for (int s = 0; s < 3; s++) {
+        char master[16];
+        em_ctx *ctx;
+        snprintf(master, sizeof(master), "local[%d]", slots[s]);
+        ctx = em_test_ctx(master);
+        for (int p = 1; p <= slots[s]; p++) {
+            em_rdd *rdd = em_ctx_parallelize(ctx, pts, NDENSE, p);
+            em_mlp_opts o = {.layers = layers, .num_layers = 3, .epochs = 4,
+                             .batch_size = 50, .seed = 11,
+                             .activation = p % 2 ? EM_MLP_TANH : EM_MLP_RELU,
+                             .optim = {.kind = EM_OPTIM_ADAM, .step = 0.05,
+                                       .reg = EM_REG_L2, .reg_param = 0.001,
+                                       .schedule = EM_SCHEDULE_CONSTANT}};
+            em_val bm, am;
+            EM_CHECK(em_mlp_train(rdd, &o, a, &bm));
+            o.mode = EM_MLP_ALLREDUCE;
+            EM_CHECK(em_mlp_train(rdd, &o, a, &am));
+            expect_close(model_get(am, "weights"), model_get(bm, "weights"),
+                         1e-9, "mlp weight");
+            expect_close(model_get(am, "loss"), model_get(bm, "loss"), 1e-9,
+                         "mlp loss");
+            /* and training moved the weights: the loss fell */
+            assert_true(model_get(am, "loss").u.vec[3] <
+                        model_get(am, "loss").u.vec[0]);
+        }
+        em_ctx_destroy(ctx);
+    }
+    em_arena_destroy(a);
+}
+
 static void test_dist_bad_options(void **state)
 {
     em_ctx *ctx = em_test_ctx("local[2]");
@@ -396,6 +437,7 @@ int main(void)
         EM_TEST(test_dist_allreduce_copies_identical),
         EM_TEST(test_dist_ps_one_task_is_sequential),
         EM_TEST(test_dist_ps_matches_batch),
+        EM_TEST(test_dist_mlp_allreduce_equals_batch),
         EM_TEST(test_dist_bad_options),
     };
     return cmocka_run_group_tests_name("dist_sgd", tests, NULL, NULL);
