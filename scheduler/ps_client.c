@@ -501,11 +501,23 @@ static em_status pull_scatter(const em__ps_desc *d, struct client *c,
     return st;
 }
 
-static em_status pull_shard(em_ctx *ctx, const em__ps_desc *d,
-                            struct client *c, int s, const em_val *keys,
-                            const size_t *idx, size_t m, em_arena *a,
-                            double *out)
+/* The client of server id if this process has one, else NULL. */
+static struct client *client_lookup(int64_t id)
 {
+    struct client *c;
+
+    pthread_mutex_lock(&reg.lock);
+    c = client_find(id);
+    pthread_mutex_unlock(&reg.lock);
+    return c;
+}
+
+static em_status pull_shard(em_ctx *ctx, const em__ps_desc *d, int s,
+                            const em_val *keys, const size_t *idx, size_t m,
+                            em_arena *a, double *out)
+{
+    bool has_cache = d->staleness >= 0;
+    struct client *c = has_cache ? client_lookup(d->id) : NULL;
     em_val *items, *ks, req, reply;
     em_status st;
 
@@ -522,6 +534,11 @@ static em_status pull_shard(em_ctx *ctx, const em__ps_desc *d,
     items[5] = em_int(d->staleness);
     if ((st = em__ps_call(ctx, d, s, req, a, &reply)) != EM_OK)
         return st;
+    /* the cache is made on a first answer, so that a server that is gone
+       leaves nothing behind here */
+    if (has_cache && c == NULL &&
+        (st = client_get(d->id, d->dim, d->nshards, &c)) != EM_OK)
+        return st;
     return pull_scatter(d, c, keys, idx, m, reply, out);
 }
 
@@ -529,21 +546,15 @@ em_status em__ps_pull(em_ctx *ctx, const em__ps_desc *d, const em_val *keys,
                       size_t n, double *out)
 {
     em_arena *a = em__arena_create(0);
-    struct client *c = NULL;
     size_t *order, *start;
     em_status st;
 
     if (a == NULL)
         return em__oom();
-    if (d->staleness >= 0)
-        st = client_get(d->id, d->dim, d->nshards, &c);
-    else
-        st = EM_OK;
-    if (st == EM_OK)
-        st = group(d, keys, n, a, &order, &start);
+    st = group(d, keys, n, a, &order, &start);
     for (int s = 0; s < d->nshards && st == EM_OK; s++)
         if (start[s + 1] > start[s])
-            st = pull_shard(ctx, d, c, s, keys, &order[start[s]],
+            st = pull_shard(ctx, d, s, keys, &order[start[s]],
                             start[s + 1] - start[s], a, out);
     em__arena_destroy(a);
     return st;
@@ -589,11 +600,11 @@ static void keep_snapshot(em_ctx *ctx, const em__ps_desc *d, int s,
                         d->timeout_ms);
 }
 
-static em_status push_shard(em_ctx *ctx, const em__ps_desc *d,
-                            struct client *c, int s, const em_val *keys,
-                            const size_t *idx, size_t m,
+static em_status push_shard(em_ctx *ctx, const em__ps_desc *d, int s,
+                            const em_val *keys, const size_t *idx, size_t m,
                             const double *deltas, em_arena *a)
 {
+    struct client *c;
     em_val *items, *ks, req, reply;
     double *g;
     size_t dim = (size_t)d->dim;
@@ -614,6 +625,8 @@ static em_status push_shard(em_ctx *ctx, const em__ps_desc *d,
         return st;
     if (reply.len != 3 || reply.u.arr[1].type != EM_INT)
         return em__err(EM_EPROTO, "parameter server: malformed reply");
+    if ((st = client_get(d->id, d->dim, d->nshards, &c)) != EM_OK)
+        return st;
     pthread_mutex_lock(&c->lock);
     if (reply.u.arr[1].u.i > c->acked[s])
         c->acked[s] = reply.u.arr[1].u.i;
@@ -627,7 +640,6 @@ em_status em__ps_push(em_ctx *ctx, const em__ps_desc *d, const em_val *keys,
                       size_t n, const double *deltas)
 {
     em_arena *a;
-    struct client *c;
     size_t *order, *start;
     em_status st;
 
@@ -636,14 +648,12 @@ em_status em__ps_push(em_ctx *ctx, const em__ps_desc *d, const em_val *keys,
             return em__err(EM_EINVAL, "parameter server push: delta %zu of "
                            "key %zu is not finite", i % (size_t)d->dim,
                            i / (size_t)d->dim);
-    if ((st = client_get(d->id, d->dim, d->nshards, &c)) != EM_OK)
-        return st;
     if ((a = em__arena_create(0)) == NULL)
         return em__oom();
     st = group(d, keys, n, a, &order, &start);
     for (int s = 0; s < d->nshards && st == EM_OK; s++)
         if (start[s + 1] > start[s])
-            st = push_shard(ctx, d, c, s, keys, &order[start[s]],
+            st = push_shard(ctx, d, s, keys, &order[start[s]],
                             start[s + 1] - start[s], deltas, a);
     em__arena_destroy(a);
     return st;

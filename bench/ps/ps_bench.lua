@@ -2,7 +2,8 @@
 -- it on local[2] and on a 2-worker pool). Prints tab-separated lines:
 --   push  keys/s        (tasks pushing batches of 100 keys of dim 8)
 --   pull  keys/s        (tasks pulling the same batches, blocking reads)
---   zipf_before  max/mean shard requests under Zipf(1.1) over 10,000 keys
+--   zipf_before  max/mean shard requests under Zipf(1.1) over 10,000 keys,
+--                then each shard's requests (and keys)
 --   zipf_after   the same workload after rebalance(16)
 --   check  ok|bad       (the sums against the count the tasks pushed)
 -- ember run --master M bench/ps/ps_bench.lua [BATCHES]
@@ -72,8 +73,10 @@ local function ratio(h)
     if s.requests > max then max = s.requests end
   end
   local out = {}
-  for _, s in ipairs(st.perShard) do out[#out + 1] = s.requests end
-  return max / (sum / #st.perShard), table.concat(out, "/")
+  for _, s in ipairs(st.perShard) do
+    out[#out + 1] = s.requests .. " (" .. s.keys .. " keys)"
+  end
+  return max / (sum / #st.perShard), table.concat(out, ", ")
 end
 zipf_job(1)
 local before, loads_before = ratio(zps)

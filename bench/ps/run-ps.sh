@@ -65,7 +65,7 @@ for m in 'local[2]' "$url"; do
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
-echo "| where | push (keys/s) | pull (keys/s) | Zipf max/mean load, before | after rebalance(16) | shard requests, last run (before; after) |"
+echo "| where | push (keys/s) | pull (keys/s) | Zipf max/mean load, before | after rebalance(16) | shard requests (keys), before; after |"
 echo "| --- | ---: | ---: | ---: | ---: | --- |"
 for m in 'local[2]' "$url"; do
     out=$tmp/$(echo "$m" | tr -c 'a-z0-9' _)

@@ -517,6 +517,40 @@ static void test_ps_old_handle_refused(void **state)
     em_ctx_destroy(ctx);
 }
 
+/* ---- not yet ---- */
+
+/* A shard that is not there (here: its server was destroyed) answers
+ * "not yet"; the caller asks again until its timeout, then fails. */
+static em_status pull_gone(em_task *t, const em_val *env, const em_val *args,
+                           size_t nargs, em_val *out)
+{
+    em_val key = em_int(1);
+    double x;
+    em_status st = em_ps_pull(t, *env, &key, 1, &x);
+
+    if (st != EM_ETIMEOUT || strstr(em_last_error(), "100 ms") == NULL)
+        return em_task_fail(t, "a missing shard gave %s: %s",
+                            em_status_name(st), em_last_error());
+    *out = em_nil();
+    return EM_OK;
+}
+
+static void test_ps_not_yet_until_timeout(void **state)
+{
+    em_ctx *ctx = em_test_ctx("local[1]");
+    em_ps_opts o = {.dim = 1, .shards = 1, .timeout_ms = 100};
+    em_ps *ps = ps_make(ctx, &o);
+    em_arena *a = em_arena_create();
+    em_val old;
+
+    EM_CHECK(em_val_copy(a, em_ps_ref(ps), &old));
+    em_ps_destroy(ps);
+    EM_CHECK(em_rdd_foreach_partition(em_ctx_range(ctx, 0, 1, 1, 1),
+                                      em_fn_of(pull_gone, old)));
+    em_arena_destroy(a);
+    em_ctx_destroy(ctx);
+}
+
 /* ---- bad input ---- */
 
 static em_status pull_bad_handle(em_task *t, const em_val *env,
@@ -606,7 +640,11 @@ static em_status ps_lifecycle(void *arg)
 static void test_ps_out_of_memory(void **state)
 {
     em_ctx *ctx = em_test_ctx("local[1]");
+    int64_t n;
 
+    /* a warm-up job: the task thread has started (and made its scratch
+       arena) before the sweep counts bytes */
+    EM_CHECK(em_rdd_count(em_ctx_range(ctx, 0, 1, 1, 1), &n));
     assert_true(em_test_oom_sweep(ps_lifecycle, ctx, 2000) > 0);
     em_ctx_destroy(ctx);
 }
@@ -624,6 +662,7 @@ int main(void)
         EM_TEST(test_ps_snapshot_restore),
         EM_TEST(test_ps_hot_keys_balance_load),
         EM_TEST(test_ps_old_handle_refused),
+        EM_TEST(test_ps_not_yet_until_timeout),
         EM_TEST(test_ps_bad_input),
         EM_TEST(test_ps_out_of_memory),
     };
