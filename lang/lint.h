@@ -124,11 +124,12 @@ typedef struct em__lctx {
     em_ctx *ctx;          /* NULL once stopped */
 } em__lctx;
 
-/* Creates the context for master (NULL: $EMBER_MASTER, else local[*])
- * and memory budget (0: default), pushes its object and returns it;
- * raises a Lua error on failure. */
+/* Creates the context for master (NULL: $EMBER_MASTER, else local[*]),
+ * memory budget (0: default) and GPU operators (em_conf.gpu: 0 default,
+ * 1 on, -1 off), pushes its object and returns it; raises a Lua error on
+ * failure. */
 em__lctx *em__lua_new_ctx(lua_State *L, const char *master,
-                          int64_t memory_bytes);
+                          int64_t memory_bytes, int gpu);
 /* The context argument at idx, raising an error when stopped. */
 em_ctx *em__lua_check_ctx(lua_State *L, int idx);
 

@@ -552,7 +552,7 @@ static int ctx_tostring(lua_State *L)
 }
 
 em__lctx *em__lua_new_ctx(lua_State *L, const char *master,
-                          int64_t memory_bytes)
+                          int64_t memory_bytes, int gpu)
 {
     em_conf conf;
     em__lctx *c;
@@ -562,6 +562,7 @@ em__lctx *em__lua_new_ctx(lua_State *L, const char *master,
     conf.master = master;
     conf.app_name = "ember";
     conf.memory_bytes = memory_bytes;
+    conf.gpu = gpu;
     m = master ? master : getenv("EMBER_MASTER");
     if (m == NULL || m[0] == '\0')
         m = "local[*]";
@@ -591,10 +592,27 @@ void em__lua_cancel_all(void)
     }
 }
 
-/* ember.SparkContext(master): a new context (usually `sc` is enough). */
+/* ember.SparkContext(master [, {memory = "2g", gpu = true}]): a new
+ * context (usually `sc` is enough). */
 static int mod_context(lua_State *L)
 {
-    em__lua_new_ctx(L, luaL_optstring(L, 1, NULL), 0);
+    const char *master = luaL_optstring(L, 1, NULL);
+    int64_t memory = 0;
+    int gpu = 0;
+
+    if (!lua_isnoneornil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        if (lua_getfield(L, 2, "memory") != LUA_TNIL &&
+            em_parse_size(luaL_checkstring(L, -1), &memory) != EM_OK)
+            return luaL_error(L, "SparkContext: memory: %s", em_last_error());
+        lua_pop(L, 1);
+    }
+    if (lua_istable(L, 2)) {
+        if (lua_getfield(L, 2, "gpu") != LUA_TNIL)
+            gpu = lua_toboolean(L, -1) ? 1 : -1;
+        lua_pop(L, 1);
+    }
+    em__lua_new_ctx(L, master, memory, gpu);
     return 1;
 }
 

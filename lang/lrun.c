@@ -78,7 +78,7 @@ static int setup(lua_State *L)
     lua_getfield(L, LUA_REGISTRYINDEX, "ember.RDD.methods");
     lua_call(L, 1, 0);
     em__lua_snapshot_std(L);
-    em__lua_new_ctx(L, o->master, mem);
+    em__lua_new_ctx(L, o->master, mem, 0);
     lua_setglobal(L, "sc");
     return 0;
 }

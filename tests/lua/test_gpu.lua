@@ -31,4 +31,29 @@ t.case("info runs in a task too", function()
   eq(got[1], host, "same answer in the executor")
 end)
 
+t.case("SparkContext{gpu = true} gives the CPU path's answer", function()
+  -- Without a device the GPU operators fall back to the CPU path (one
+  -- warning); with one they agree within the kernels' tolerance.
+  local pts = {}
+  for i = 1, 200 do
+    pts[i] = {(i % 7) * 1.5 + (i % 3) * 0.01, (i % 5) * 2.0 - (i % 2) * 0.3}
+  end
+  local init = {pts[1], pts[2], pts[3]}
+  local function centres(ctx)
+    local m = ember.ml.KMeans.train(ctx:parallelize(pts, 3), 3,
+      {maxIterations = 5, initialCenters = init})
+    return m.clusterCenters
+  end
+  local on = ember.SparkContext("local[2]", {gpu = true})
+  local a, b = centres(on), centres(sc)
+  on:stop()
+  for i = 1, 3 do
+    for j = 1, 2 do
+      t.near(a[i][j], b[i][j], 1e-9, "centre " .. i .. "," .. j)
+    end
+  end
+  t.fails(function() ember.SparkContext("local[1]", {memory = "lots"}) end,
+          "memory", "a bad memory size")
+end)
+
 t.run()
