@@ -54,8 +54,11 @@ static em_status from_val(const em_optim_conf *c, size_t dim, em_val v,
 static const em__ps_updater updater = {create, step, destroy, to_val,
                                        from_val};
 
-/* Before main: an executor serves shards without calling em_ps_create. */
-__attribute__((constructor)) static void ps_optim_hook(void)
+/* Before main: an executor serves shards without calling em_ps_create.
+ * Ahead of the default priority, so that it runs before executor.c's
+ * start-up hook, which never returns in an executor (in a static link the
+ * constructors would otherwise run in link order, scheduler/ first). */
+__attribute__((constructor(101))) static void ps_optim_hook(void)
 {
     em__ps_init(&updater);
 }
