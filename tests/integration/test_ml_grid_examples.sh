@@ -32,6 +32,7 @@ fail=0
 groups=()
 cleanup() {
     for g in "${groups[@]}"; do kill -9 -- "-$g" 2>/dev/null || true; done
+    wait 2>/dev/null || true
     rm -rf "$tmp"
 }
 trap cleanup EXIT
