@@ -10,7 +10,8 @@
 #     KFold blocks, and the best line is the cell with the highest mean.
 # The C programs print the same on local[1] and local[2] and on a pool of
 # two `ember worker`s (hogwild, whose result depends on the threads'
-# timing, excepted), and the Lua scripts the same as the C programs. Skips,
+# timing, excepted), and the Lua scripts the same as the C programs (the
+# grid search's on the pool too). Skips,
 # saying why, when the data cannot be fetched; the scikit-learn references
 # are skipped with a note when Python cannot import them.
 #
@@ -138,6 +139,11 @@ for name in perceptron grid_search; do
     same_as "$tmp/$name.local[1]" "$tmp/$name.pool" \
         "$name: the pool prints what local mode does"
 done
+timeout 120 "$ember" run --master "$url" "$lua/grid_search.lua" "$cancer" \
+    >"$tmp/grid_search.lua_pool" 2>"$tmp/err" ||
+    bad "grid_search.lua on the pool: $(tail -3 "$tmp/err")"
+same_as "$tmp/grid_search.local[1]" "$tmp/grid_search.lua_pool" \
+    "grid_search.lua: the pool prints what local mode does"
 timeout 120 "$ex/perceptron" --master "$url" --mode hogwild "$cancer" \
     >"$tmp/perceptron.pool_hogwild" 2>"$tmp/err" ||
     bad "hogwild on the pool: $(tail -3 "$tmp/err")"
