@@ -131,7 +131,9 @@ EM_API em_status em_ps_shard_stats_get(em_ps *ps, int shard,
  * load so far (the load of a shard's other keys counted first), moving
  * their values and optimizer state. Then every shard's request counters
  * restart. Tasks must capture the new em_ps_ref: a handle from before
- * fails its pulls and pushes of moved keys with EM_ESTATE. */
+ * fails its pulls and pushes of moved keys with EM_ESTATE, so call it
+ * between jobs (a running job's tasks, retries included, hold the old
+ * handle). */
 EM_API em_status em_ps_rebalance(em_ps *ps, int hot_keys);
 
 #ifdef __cplusplus
