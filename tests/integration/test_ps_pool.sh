@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The parameter server on a pool of real processes on loopback (`ember
-# master`, 3 `ember worker`s, a Lua driver): tasks on the workers push and
-# pull, and the sums equal local mode's and a naive count; then an
+# master`, 1 to 3 `ember worker`s, a Lua driver): tasks on the workers push
+# and pull, and the sums equal local mode's and a naive count; then, on 3
+# workers, an
 # executor is killed (1) after every push was snapshotted: its shards come
 # back whole from the snapshots their keepers hold, nothing lost; (2) with
 # no snapshot: its shards restart from their initial values and exactly
@@ -46,14 +47,14 @@ wait_for() { # seconds, command...
 pids+=("$!")
 wait_for 10 test -s "$tmp/port" || { echo "master did not start"; exit 1; }
 url=ember://127.0.0.1:$(cat "$tmp/port")
-for w in w1 w2 w3; do
-    mkdir -p "$tmp/$w"
-    "$ember" worker --master "$url" --cores 1 --work-dir "$tmp/$w" --id "$w" \
-        2>> "$tmp/$w.log" &
+start_worker() { # name
+    mkdir -p "$tmp/$1"
+    "$ember" worker --master "$url" --cores 1 --work-dir "$tmp/$1" --id "$1" \
+        2>> "$tmp/$1.log" &
     pids+=("$!")
-    wait_for 10 grep -q "worker $w " "$tmp/master.log" ||
-        { echo "worker $w did not register"; exit 1; }
-done
+    wait_for 10 grep -q "worker $1 " "$tmp/master.log" ||
+        { echo "worker $1 did not register"; exit 1; }
+}
 
 # kills one executor process of worker $1 (the worker stays)
 kill_executor() {
@@ -62,7 +63,8 @@ kill_executor() {
     [ -n "$p" ] && kill -9 "$p"
 }
 
-# ---- exact sums: pool against local mode and a naive count ----
+# ---- exact sums on 1, 2 and 3 workers: against local mode and a naive
+# count ----
 cat > "$tmp/sums.lua" <<'LUA'
 local ps = ember.ps.create(sc, {dim = 2, staleness = 2})
 sc:parallelize({1, 2, 3, 4, 5, 6, 7, 8, 9}, 9):foreach(function(x)
@@ -92,11 +94,14 @@ end
 print("naive count matches", same)
 LUA
 "$ember" run --master 'local[2]' "$tmp/sums.lua" > "$tmp/local.out" 2> "$tmp/local.err"
-if timeout 120 "$ember" run --master "$url" "$tmp/sums.lua" > "$tmp/pool.out" 2> "$tmp/pool.err" &&
-    cmp -s "$tmp/local.out" "$tmp/pool.out" &&
-    grep -q "^naive count matches	true$" "$tmp/pool.out"; then
-    ok "tasks on 3 workers push and pull: sums exact, as in local mode"
-else bad "sums on the pool: $(tail -3 "$tmp/pool.out") $(tail -3 "$tmp/pool.err")"; fi
+for n in 1 2 3; do
+    start_worker "w$n"
+    if timeout 120 "$ember" run --master "$url" "$tmp/sums.lua" > "$tmp/pool.out" 2> "$tmp/pool.err" &&
+        cmp -s "$tmp/local.out" "$tmp/pool.out" &&
+        grep -q "^naive count matches	true$" "$tmp/pool.out"; then
+        ok "tasks on $n worker(s) push and pull: sums exact, as in local mode"
+    else bad "sums on $n worker(s): $(tail -3 "$tmp/pool.out") $(tail -3 "$tmp/pool.err")"; fi
+done
 
 # ---- executors killed between jobs and during one ----
 # The driver pushes (so the counts are known), signals ready, waits for
