@@ -127,7 +127,5 @@ for m in $pools; do
     done
     stop_pool
 done
-{
-    echo
-    echo "$(nproc) vCPUs, $(uname -sr), $(mpirun --version 2>&1 | head -1)"
-} | sed 's/^/<!-- /; s/$/ -->/'
+echo
+echo "<!-- $(nproc) vCPUs, $(uname -sr), $(mpirun --version 2>&1 | head -1) -->"
