@@ -150,7 +150,8 @@ static em_status snapshot(hog *h, double token, double done, double count,
     if (e == NULL || (w = em_vec_make(a, dim, &e[4])) == NULL ||
         (s = em_vec_make(a, dim, &e[5])) == NULL)
         return EM_ENOMEM;
-    /* the average over steps 1..T of w is w_T - (sum of i u_i) / T */
+    /* the mean of w over steps 1..T is w_T - u / T, u holding each
+     * update times the number of steps before it (move) */
     for (size_t j = 0; j < dim; j++) {
         w[j] = load(&h->w[j]);
         s[j] = done * w[j] - load(&h->u[j]);
