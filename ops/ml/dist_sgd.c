@@ -17,6 +17,7 @@
 #include "ember/barrier.h"
 #include "ember/ps.h"
 #include "runtime/err.h"
+#include "runtime/log.h"
 #include "runtime/mem.h"
 
 /* Keys per em_ps_get when the driver reads the weights back. */
@@ -451,6 +452,18 @@ static em_status ps_job(em_rdd *points, em_ps *ps, const em_val *env,
     return st;
 }
 
+/* A shard restored from a snapshot lost the pushes after it: the model
+ * misses those steps, which the log says (the server is gone after). */
+static void report_losses(em_ps *ps)
+{
+    em_ps_stats stats;
+
+    if (em_ps_stats_get(ps, &stats) == EM_OK && stats.restores > 0)
+        em__log_warn("linear: ps mode: %lld shard(s) restored, %lld "
+                     "push(es) lost", (long long)stats.restores,
+                     (long long)stats.lost_pushes);
+}
+
 em_status em__lin_train_ps(em_rdd *points, em_val *env,
                            const em_optim_conf *oc, int staleness,
                            em_arena *a, em_val *out)
@@ -471,6 +484,7 @@ em_status em__lin_train_ps(em_rdd *points, em_val *env,
         return EM_ELOST;
     env[EM__LIN_PS] = em_ps_ref(ps);
     st = ps_job(points, ps, env, a, out);
+    report_losses(ps);
     em_ps_destroy(ps);
     return st;
 }
