@@ -1,10 +1,12 @@
 /* Ember's linear models (ops/ml/): loaders of labelled points from LIBSVM
  * and CSV text, one optimizer module shared by every model, and logistic
- * and linear regression trained as pyspark.mllib's classic loop (weights
- * broadcast, gradients summed by treeAggregate) or by parallel SGD with
- * model averaging. Points are ml.h's labelled points, [label, features];
- * models are map values, so they broadcast and save like records.
- * docs/ml.md, "Linear models", is the tour.
+ * regression, linear regression and the (averaged) perceptron trained as
+ * pyspark.mllib's classic loop (weights broadcast, gradients summed by
+ * treeAggregate), by parallel SGD with model averaging, or lock-free by
+ * hogwild; or, inside a task, on an array of points (the trainers of grid
+ * search, ml_grid.h). Points are ml.h's labelled points, [label,
+ * features]; models are map values, so they broadcast and save like
+ * records. docs/ml.md, "Linear models", is the tour.
  */
 #ifndef EMBER_INCLUDE_EMBER_ML_LINEAR_H
 #define EMBER_INCLUDE_EMBER_ML_LINEAR_H
