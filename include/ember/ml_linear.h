@@ -2,9 +2,9 @@
  * and CSV text, one optimizer module shared by every model, and logistic
  * regression, linear regression and the (averaged) perceptron trained as
  * pyspark.mllib's classic loop (weights broadcast, gradients summed by
- * treeAggregate), by parallel SGD with model averaging, or lock-free by
- * hogwild; or, inside a task, on an array of points (the trainers of grid
- * search, ml_grid.h). Points are ml.h's labelled points, [label,
+ * treeAggregate) or by the parallel SGD modes of em_linear_mode (model
+ * averaging, hogwild, allreduce, a parameter server); or, inside a task,
+ * on an array of points (the trainers of grid search, ml_grid.h). Points are ml.h's labelled points, [label,
  * features]; models are map values, so they broadcast and save like
  * records. docs/ml.md, "Linear models", is the tour.
  */
