@@ -4,7 +4,7 @@
  * trained by em_linear_train on one partition of the other points, the
  * accuracy or RMSE counted here), and so do the means, deviations and
  * best cell; a metric function gives the same scores as the built-in
- * metric; results are identical on local[1] and local[2], shuffled or
+ * metric, and a predictor that always says 1 the share of ones per fold; results are identical on local[1] and local[2], shuffled or
  * not; bad grids, options and trainer options fail with messages.
  */
 #include <math.h>
@@ -194,6 +194,42 @@ static em_status my_accuracy(em_task *t, const em_val *env,
     return EM_OK;
 }
 
+/* A predictor that says 1 whatever the model and features. */
+static em_status always_one(em_task *t, const em_val *env,
+                            const em_val *args, size_t nargs, em_val *out)
+{
+    *out = em_int(1);
+    return EM_OK;
+}
+
+static void test_grid_predictor(void **state)
+{
+    em_ctx *ctx = em_test_ctx("local[2]");
+    em_arena *a = em_arena_create();
+    em_val *pts = make_points(a, false), res, splits;
+    double steps[4], regs[4];
+    em_val grid = make_grid(a, steps, regs);
+    em_grid_opts o = {.folds = K, .predict = EM_FN(always_one)};
+
+    EM_CHECK(em_ml_grid_search(em_ctx_parallelize(ctx, pts, NPTS, 3),
+                               em_fn_of(em_linear_train_op,
+                                        base_opts(a, "logistic")),
+                               grid, &o, a, &res));
+    splits = get(res, "split_test_scores");
+    for (int f = 0; f < K; f++) {
+        int q = NPTS / K, ones = 0;
+        for (int i = f * q; i < (f + 1) * q; i++)
+            ones += pts[i].u.arr[0].u.f == 1;
+        for (int c = 0; c < 4; c++)
+            assert_true(splits.u.arr[c].u.vec[f] == (double)ones / q);
+    }
+    assert_int_equal(em_linear_train_local(NULL, em_nil(), EM_LOSS_LOGISTIC,
+                                           NULL, a, &res),
+                     EM_EINVAL);
+    em_arena_destroy(a);
+    em_ctx_destroy(ctx);
+}
+
 static void test_grid_metric_fn_and_masters(void **state)
 {
     em_arena *a = em_arena_create();
@@ -264,6 +300,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         EM_TEST(test_grid_logistic_equals_reference),
         EM_TEST(test_grid_regression_equals_reference),
+        EM_TEST(test_grid_predictor),
         EM_TEST(test_grid_metric_fn_and_masters),
         EM_TEST(test_grid_bad_input),
     };
