@@ -734,8 +734,13 @@ static void schedule_barrier(driver *d)
     }
     for (int i = 0; i < s->n; i++) {
         dtask *t = &s->tasks[i];
-        if (send_stage(d, t->on, s) != EM_OK)
-            break; /* the connection closes: exec_lost fails the round */
+        if (send_stage(d, t->on, s) != EM_OK) {
+            /* the tasks sent already would wait for this one */
+            em__arena_destroy(a);
+            barrier_failed(d, EM_ELOST, "a barrier task could not be sent "
+                           "to its executor");
+            return;
+        }
         t->attempt = s->battempt;
         em__msg_init(&m);
         em__msg_put(&m, "stage", em_int(s->id));
