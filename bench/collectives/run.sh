@@ -17,7 +17,8 @@
 # stderr. RUNS (default 3); SIZES (bytes, default 1 KB to 100 MB); POOLS
 # (default "2 3 4"); BUILD: a built tree to use as is (default: configure
 # and build build-release). Installs Debian's openmpi-bin and
-# libopenmpi-dev when mpicc is missing.
+# libopenmpi-dev when mpicc is missing. MALLOC_CONF, when set (say
+# oversize_threshold:0), reaches the pool's processes.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
