@@ -29,19 +29,66 @@ static em_status parallelize_compute(em_rdd *rdd, int part, em_task *t,
 static const em__rdd_kind parallelize_kind = {"parallelize",
                                               parallelize_compute, NULL};
 
+/* On the pool the data stays on the driver as one broadcast per slice
+ * (arg: their references): a stage then carries references only, and an
+ * executor fetches a slice once, the first time it computes that
+ * partition, instead of receiving every slice with every stage. */
+static em_status parallelize_bcast_compute(em_rdd *rdd, int part, em_task *t,
+                                           em__sink *out)
+{
+    em_val slice;
+    em_status st = em_task_broadcast(t, rdd->arg.u.arr[part], &slice);
+
+    if (st != EM_OK)
+        return st;
+    return em__push_all(t, slice.u.arr, slice.len, out);
+}
+
+static const em__rdd_kind parallelize_bcast_kind = {
+    "parallelize", parallelize_bcast_compute, NULL};
+
+static em_status set_slice_broadcasts(em_rdd *r, const em_val *vals,
+                                      size_t n)
+{
+    em_arena *a = em_arena_create();
+    em_val refs, *ref = a ? em_array_make(a, (size_t)r->nparts, &refs) : NULL;
+    em_status st = ref ? EM_OK : EM_ENOMEM;
+
+    for (int i = 0; st == EM_OK && i < r->nparts; i++) {
+        size_t lo, hi;
+        em_broadcast *b;
+
+        slice_bounds(n, r->nparts, i, &lo, &hi);
+        b = em_ctx_broadcast(r->ctx, em_array(vals + lo, hi - lo));
+        if (b == NULL)
+            st = em__err(EM_ENOMEM, "parallelize: cannot keep slice %d on "
+                         "the driver: %s", i, em_last_error());
+        else
+            ref[i] = em_broadcast_ref(b);
+    }
+    if (st == EM_OK)
+        st = em__rdd_set_arg(r, refs);
+    em_arena_destroy(a);
+    return st;
+}
+
 em_rdd *em_ctx_parallelize(em_ctx *ctx, const em_val *vals, size_t n,
                            int num_slices)
 {
+    bool is_pool = ctx->remote_stage_run != NULL;
     em_rdd *r;
 
     if (n > UINT32_MAX) {
         em__err(EM_ELIMIT, "parallelize: %zu values is too many", n);
         return NULL;
     }
-    r = em__rdd_new(ctx, &parallelize_kind,
+    r = em__rdd_new(ctx, is_pool ? &parallelize_bcast_kind : &parallelize_kind,
                     slices_or_default(ctx, num_slices), NULL, 0,
                     EM__DEP_NARROW);
-    if (r == NULL || em__rdd_set_arg(r, em_array(vals, n)) != EM_OK)
+    if (r == NULL)
+        return NULL;
+    if ((is_pool ? set_slice_broadcasts(r, vals, n)
+                 : em__rdd_set_arg(r, em_array(vals, n))) != EM_OK)
         return NULL;
     return r;
 }
