@@ -542,4 +542,9 @@ EM_API int64_t em_mem_outstanding(void);
 #ifdef __cplusplus
 }
 #endif
+
+/* Barrier stages and their collectives (barrier, allGather, allReduce):
+ * part of the core API, in a header of their own. */
+#include "ember/barrier.h"
+
 #endif /* EMBER_INCLUDE_EMBER_H */
