@@ -1,6 +1,8 @@
 /* Time to a fixed training loss for every mode of logistic regression:
- * the breast cancer set (standardized) replicated to --rows rows, cached,
- * in as many partitions as the context has task slots. For each mode the
+ * the breast cancer set (standardized), or with --libsvm DIM sparse points
+ * of LIBSVM text (bench/ml/fortunes_libsvm.py: hashed fortunes), replicated
+ * to --rows rows (0: as read), cached, in as many partitions as the
+ * context has task slots. For each mode the
  * smallest number of iterations from a ladder (1, 2, 3, 5, 8, 13, 20, 30,
  * 50, 80, 130, 200) whose model has a mean training loss (the logistic
  * loss over every point, computed here from the model) at or below
@@ -8,9 +10,12 @@
  * timed. All modes take the same options: adagrad, step 0.5 constant, an
  * intercept, no regularization, ps mini-batches of 16. Prints
  * "mode<TAB>iterations<TAB>loss<TAB>seconds" per timed run, or
- * "mode<TAB>-<TAB>loss at 200<TAB>-" when the ladder does not reach it.
+ * "mode<TAB>-<TAB>LOSS at K<TAB>-" when the ladder does not reach it
+ * (its last K iterations, 200 or the first training over --cap seconds,
+ * default 60).
  *
  *   modes_bench --master local[2] --rows 20000 --runs 3 --target 0.08 CSV
+ *   modes_bench --master local[2] --rows 0 --libsvm 262144 FILE
  */
 #include <math.h>
 #include <stdio.h>
@@ -87,22 +92,24 @@ static void standardize(em_val raw)
     }
 }
 
-/* One mode: the ladder, then the timed runs. */
+/* One mode: the ladder, then the timed runs. The ladder stops at a
+ * training that took more than cap seconds. */
 static em_status bench_mode(em_rdd *rdd, int mode, em_val raw, double target,
-                            long runs)
+                            long runs, double cap)
 {
-    double loss = INFINITY, secs;
+    double loss = INFINITY, secs = 0;
     size_t at = 0, nl = sizeof(ladder) / sizeof(ladder[0]);
     em_status st;
 
-    for (; at < nl; at++) {
+    for (; at < nl && secs <= cap; at++) {
         if ((st = train(rdd, mode, ladder[at], raw, &loss, &secs)) != EM_OK)
             return st;
         if (loss <= target)
             break;
     }
-    if (at == nl) {
-        printf("%s\t-\t%.4f\t-\n", modes[mode], loss);
+    if (at == nl || loss > target) {
+        printf("%s\t-\t%.4f at %d\t-\n", modes[mode], loss,
+               ladder[at - 1]);
         return EM_OK;
     }
     for (long r = 0; r < runs; r++) {
@@ -114,12 +121,29 @@ static em_status bench_mode(em_rdd *rdd, int mode, em_val raw, double target,
     return EM_OK;
 }
 
+/* The distinct points of path into *raw: CSV (standardized), or LIBSVM
+ * of dim features when dim > 0. */
+static em_status load(em_ctx *ctx, const char *path, int64_t dim,
+                      em_arena *a, em_val *raw)
+{
+    em_ml_load_opts lo = {.label_col = -1, .skip_header = 1,
+                          .num_features = dim};
+    em_rdd *lines = em_ctx_text_file(ctx, path, 1);
+    em_status st = em_rdd_collect(dim > 0 ? em_ml_load_libsvm(lines, &lo)
+                                          : em_ml_load_csv(lines, &lo),
+                                  a, raw);
+
+    if (st == EM_OK && dim == 0)
+        standardize(*raw);
+    return st;
+}
+
 int main(int argc, char **argv)
 {
     const char *path = NULL;
     long rows = 20000, runs = 3;
-    double target = 0.08;
-    em_ml_load_opts lo = {.label_col = -1, .skip_header = 1};
+    int64_t dim = 0;
+    double target = 0.08, cap = 60;
     em_conf conf = {.progress = -1};
     em_val raw, *pts;
     em_arena *a;
@@ -136,21 +160,26 @@ int main(int argc, char **argv)
             runs = atol(argv[++i]);
         else if (strcmp(argv[i], "--target") == 0 && i + 1 < argc)
             target = strtod(argv[++i], NULL);
+        else if (strcmp(argv[i], "--cap") == 0 && i + 1 < argc)
+            cap = strtod(argv[++i], NULL);
+        else if (strcmp(argv[i], "--libsvm") == 0 && i + 1 < argc)
+            dim = atoll(argv[++i]);
         else
             path = argv[i];
     }
     if (path == NULL || (ctx = em_ctx_create(&conf)) == NULL) {
         fprintf(stderr, "usage: modes_bench [--master M] [--rows N] "
-                "[--runs R] [--target LOSS] breast_cancer.csv\n");
+                "[--runs R] [--target LOSS] [--cap S] [--libsvm DIM] "
+                "FILE\n");
         return 2;
     }
     a = em_arena_create();
-    if (em_rdd_collect(em_ml_load_csv(em_ctx_text_file(ctx, path, 1), &lo),
-                       a, &raw) != EM_OK) {
+    if (load(ctx, path, dim, a, &raw) != EM_OK) {
         fprintf(stderr, "modes_bench: %s\n", em_last_error());
         return 1;
     }
-    standardize(raw);
+    if (rows <= 0)
+        rows = raw.len;
     pts = malloc((size_t)rows * sizeof(em_val));
     for (long i = 0; i < rows; i++)
         pts[i] = raw.u.arr[i % raw.len];
@@ -160,7 +189,7 @@ int main(int argc, char **argv)
     em_rdd_cache(rdd);
     em_rdd_count(rdd, &n);
     for (int mode = 0; mode <= EM_LINEAR_PS; mode++)
-        if (bench_mode(rdd, mode, raw, target, runs) != EM_OK) {
+        if (bench_mode(rdd, mode, raw, target, runs, cap) != EM_OK) {
             fprintf(stderr, "modes_bench: %s: %s\n", modes[mode],
                     em_last_error());
             return 1;
