@@ -34,8 +34,8 @@ def main():
                 i = zlib.crc32(tok.encode()) % FEATURES
                 counts[i] = counts.get(i, 0) + 1
             if counts:
-                feats = " ".join(f"{i + 1}:{c}" for i, c in sorted(counts.items()))
-                print(f"{label} {feats}")
+                feats = (f"{i + 1}:{c}" for i, c in sorted(counts.items()))
+                print(label, " ".join(feats))
 
 
 main()
