@@ -220,19 +220,34 @@ static int cmp_u32(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
-/* Stored feature j of f: its index and value. */
-static void feature_at(em_val f, uint32_t j, uint32_t *i, double *v)
+void em__ps_feature_at(em_val f, uint32_t j, uint32_t *i, double *v)
 {
     *i = f.type == EM_VEC ? j : f.u.sp->idx[j];
     *v = f.type == EM_VEC ? f.u.vec[j] : f.u.sp->val[j];
 }
 
+size_t em__ps_distinct(uint32_t *idx, size_t n)
+{
+    size_t k = 0;
+
+    qsort(idx, n, sizeof(uint32_t), cmp_u32);
+    for (size_t j = 0; j < n; j++)
+        if (k == 0 || idx[k - 1] != idx[j])
+            idx[k++] = idx[j];
+    return k;
+}
+
+size_t em__ps_key_pos(const uint32_t *idx, size_t n, uint32_t i)
+{
+    const uint32_t *p = bsearch(&i, idx, n, sizeof(*p), cmp_u32);
+
+    return (size_t)(p - idx);
+}
+
 /* The position of feature i among the batch's keys. */
 static size_t key_of(const batch *b, uint32_t i)
 {
-    const uint32_t *p = bsearch(&i, b->idx, b->nk, sizeof(*p), cmp_u32);
-
-    return (size_t)(p - b->idx);
+    return em__ps_key_pos(b->idx, b->nk, i);
 }
 
 /* b->idx: the distinct indices of the batch's non-zero features, then d
@@ -255,17 +270,13 @@ static em_status collect_keys(batch *b)
         em_val f = b->recs.u.arr[b->pos[p]].u.arr[1];
         for (uint32_t j = 0; j < f.len; j++) {
             double v;
-            feature_at(f, j, &b->idx[k], &v);
+            em__ps_feature_at(f, j, &b->idx[k], &v);
             k += v != 0;
         }
     }
     if (b->e[EM__LIN_ICPT].u.b)
         b->idx[k++] = (uint32_t)b->d;
-    qsort(b->idx, k, sizeof(uint32_t), cmp_u32);
-    b->nk = 0;
-    for (size_t j = 0; j < k; j++)
-        if (b->nk == 0 || b->idx[b->nk - 1] != b->idx[j])
-            b->idx[b->nk++] = b->idx[j];
+    b->nk = em__ps_distinct(b->idx, k);
     return EM_OK;
 }
 
@@ -285,13 +296,13 @@ static em_status batch_grad(batch *b, const double *w, double *g,
         uint32_t i;
         em_val_as_float(pt.u.arr[0], &y);
         for (uint32_t j = 0; j < f.len; j++) {
-            feature_at(f, j, &i, &v);
+            em__ps_feature_at(f, j, &i, &v);
             m += v != 0 ? w[key_of(b, i)] * v : 0;
         }
         if (em__lin_coef(kind, y, m, loss, &coef) != EM_OK)
             return em__lin_fail_last(b->t);
         for (uint32_t j = 0; j < f.len; j++) {
-            feature_at(f, j, &i, &v);
+            em__ps_feature_at(f, j, &i, &v);
             if (v != 0)
                 g[key_of(b, i)] += coef * v;
         }
@@ -402,20 +413,19 @@ static em_status ps_partition(em_task *t, const em_val *env,
     return st;
 }
 
-/* Every weight of the server into w (dim keys 0 .. dim - 1). */
-static em_status read_weights(em_ps *ps, double *w, size_t dim)
+em_status em__ps_read_all(em_ps *ps, size_t nkeys, size_t width, double *w)
 {
-    size_t chunk = dim < READ_CHUNK ? dim : READ_CHUNK;
+    size_t chunk = nkeys < READ_CHUNK ? nkeys : READ_CHUNK;
     em_val *keys = em__mem_alloc(chunk * sizeof(em_val));
     em_status st = EM_OK;
 
     if (keys == NULL)
         return EM_ENOMEM;
-    for (size_t at = 0; at < dim && st == EM_OK; at += chunk) {
-        size_t n = dim - at < chunk ? dim - at : chunk;
+    for (size_t at = 0; at < nkeys && st == EM_OK; at += chunk) {
+        size_t n = nkeys - at < chunk ? nkeys - at : chunk;
         for (size_t k = 0; k < n; k++)
             keys[k] = em_int((int64_t)(at + k));
-        st = em_ps_get(ps, keys, n, w + at);
+        st = em_ps_get(ps, keys, n, w + at * width);
     }
     em__mem_free(keys, chunk * sizeof(em_val));
     return st;
@@ -440,7 +450,7 @@ static em_status ps_job(em_rdd *points, em_ps *ps, const em_val *env,
     }
     st = em_rdd_tree_reduce(parts, EM_FN(em__lin_sum_op), 2, a, &got);
     if (st == EM_OK)
-        st = read_weights(ps, w, dim);
+        st = em__ps_read_all(ps, dim, 1, w);
     for (size_t ep = 0; st == EM_OK && ep < epochs; ep++) {
         double n = got.u.arr[1].u.vec[ep];
         w[2 * dim + ep] = n > 0 ? got.u.arr[0].u.vec[ep] / n : NAN;
@@ -452,15 +462,13 @@ static em_status ps_job(em_rdd *points, em_ps *ps, const em_val *env,
     return st;
 }
 
-/* A shard restored from a snapshot lost the pushes after it: the model
- * misses those steps, which the log says (the server is gone after). */
-static void report_losses(em_ps *ps)
+void em__ps_report_losses(em_ps *ps, const char *model)
 {
     em_ps_stats stats;
 
     if (em_ps_stats_get(ps, &stats) == EM_OK && stats.restores > 0)
-        em__log_warn("linear: ps mode: %lld shard(s) restored, %lld "
-                     "push(es) lost", (long long)stats.restores,
+        em__log_warn("%s: ps mode: %lld shard(s) restored, %lld "
+                     "push(es) lost", model, (long long)stats.restores,
                      (long long)stats.lost_pushes);
 }
 
@@ -484,7 +492,7 @@ em_status em__lin_train_ps(em_rdd *points, em_val *env,
         return EM_ELOST;
     env[EM__LIN_PS] = em_ps_ref(ps);
     st = ps_job(points, ps, env, a, out);
-    report_losses(ps);
+    em__ps_report_losses(ps, "linear");
     em_ps_destroy(ps);
     return st;
 }

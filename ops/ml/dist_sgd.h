@@ -6,6 +6,7 @@
 #ifndef EMBER_OPS_ML_DIST_SGD_H
 #define EMBER_OPS_ML_DIST_SGD_H
 
+#include "ember/ps.h"
 #include "linear_gpu.h"
 
 /* The training environment (linear.h, linear_gpu.h) gets these entries;
@@ -42,5 +43,26 @@ em_status em__lin_allreduce_run(em_task *t, const em_val *env, em_val recs,
 em_status em__lin_train_ps(em_rdd *points, em_val *env,
                            const em_optim_conf *oc, int staleness,
                            em_arena *a, em_val *out);
+
+/* Helpers of ps mode shared with the MLP's (mlp_ps.c). */
+
+/* Stored feature j of f (a dense or sparse vector): its index and
+ * value. */
+void em__ps_feature_at(em_val f, uint32_t j, uint32_t *i, double *v);
+
+/* Sorts idx[0..n) and drops repeats; the count left. */
+size_t em__ps_distinct(uint32_t *idx, size_t n);
+
+/* The position of i in the sorted distinct idx[0..n), which holds it. */
+size_t em__ps_key_pos(const uint32_t *idx, size_t n, uint32_t i);
+
+/* Keys 0 .. nkeys - 1 of a server of dimension width into w (nkeys *
+ * width doubles), read on the driver in chunks. */
+em_status em__ps_read_all(em_ps *ps, size_t nkeys, size_t width, double *w);
+
+/* A shard restored from a snapshot lost the pushes after it: the model
+ * misses those steps, which the log says (before the server is
+ * dropped). model names the model in the message. */
+void em__ps_report_losses(em_ps *ps, const char *model);
 
 #endif /* EMBER_OPS_ML_DIST_SGD_H */
