@@ -521,8 +521,11 @@ static void check_mlp_opts(lua_State *L, int idx, em_mlp_opts *o)
     act = em__lml_opt_str(L, idx, "mode", "batch");
     if (strcmp(act, "allreduce") == 0)
         o->mode = EM_MLP_ALLREDUCE;
+    else if (strcmp(act, "ps") == 0)
+        o->mode = EM_MLP_PS;
     else if (strcmp(act, "batch") != 0)
-        luaL_error(L, "mode: batch or allreduce, not \"%s\"", act);
+        luaL_error(L, "mode: batch, allreduce or ps, not \"%s\"", act);
+    o->staleness = (int)em__lml_opt_int(L, idx, "staleness", 0);
     if (o->epochs < 1 || o->tree_depth < 1 || !(o->optim.step > 0) ||
         !(o->optim.reg_param >= 0))
         luaL_error(L, "MLP.train: iterations and treeDepth must be at least "
@@ -531,7 +534,8 @@ static void check_mlp_opts(lua_State *L, int idx, em_mlp_opts *o)
 
 /* ember.ml.MLP.train(data, {layers, activation, optimizer, step,
  * schedule, regParam, regType, momentum, iterations, blockSize or
- * miniBatchFraction, seed, initialWeights, treeDepth, mode}) */
+ * miniBatchFraction, seed, initialWeights, treeDepth, mode,
+ * staleness}) */
 static int mlp_train(lua_State *L)
 {
     em_rdd *node = em__lua_rdd_node(L, 1);

@@ -144,6 +144,10 @@ typedef enum em_mlp_mode {
                           partition holding a copy of the weights: the
                           gradient sums and counts ring-allreduced, every
                           task taking the same optimizer step */
+    EM_MLP_PS,         /* asynchronous mini-batch SGD against a parameter
+                          server: the first layer's weights keyed per
+                          input feature, so a mini-batch pulls and pushes
+                          only the rows of its non-zero features */
 } em_mlp_mode;
 
 /* Options of em_mlp_train; zero means the default for each field. */
@@ -154,16 +158,21 @@ typedef struct em_mlp_opts {
     em_mlp_activation activation;
     em_optim_conf optim; /* the shared optimizers; the matrices are
                             regularized, the biases not */
-    int epochs;         /* default 100 */
+    int epochs;         /* default 100; in ps mode every task's passes
+                           over its partition */
     int batch_size;     /* points per step, expected: each step draws
                            every point with probability batch_size / N;
-                           an epoch is ceil(N / batch_size) steps;
-                           default 32 */
+                           an epoch is ceil(N / batch_size) steps; in
+                           ps mode the points per pull and push, taken
+                           in order from the task's partition; default
+                           32 */
     uint64_t seed;      /* of the initial weights and the draws */
     const double *initial_weights; /* NULL: Glorot uniform from seed;
                            else em_mlp_num_weights doubles */
     int tree_depth;     /* of the gradient sums; default 2 */
     em_mlp_mode mode;   /* allreduce needs a task slot per partition */
+    int staleness;      /* ps mode: as em_linear_opts.staleness (0 reads
+                           every change, negative: blocking reads) */
 } em_mlp_opts;
 
 /* The number of weights of a network: per layer l, a layers[l] x

@@ -5,7 +5,8 @@
  * treeReduce adds the partition sums and the driver takes one step of the
  * shared optimizer (optim.c) on the mean gradient. Allreduce mode runs
  * the same steps in one barrier stage, each task holding a copy of the
- * weights and the gradients ring-allreduced. docs/ml.md, "MLP".
+ * weights and the gradients ring-allreduced; ps mode (mlp_ps.c) trains
+ * asynchronously against a parameter server. docs/ml.md, "MLP".
  */
 #include <math.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "ember/barrier.h"
 #include "ember/ml_ad.h"
 #include "linear.h"
+#include "mlp_int.h"
 #include "runtime/err.h"
 #include "runtime/mem.h"
 
@@ -100,9 +102,7 @@ static bool read_point(em_val p, size_t d, int c, double *row, int64_t *y)
     return true;
 }
 
-/* Records the network's mean loss on the n x layers[0] batch x with
- * labels y; each parameter's gradient goes to its place in g. */
-static em_ad_node record_loss(em_ad *t, const int *layers, size_t nl,
+em_ad_node em__mlp_record_loss(em_ad *t, const int *layers, size_t nl,
                               em_mlp_activation act, const double *w,
                               double *g, const double *x, const int64_t *y,
                               size_t n)
@@ -187,7 +187,7 @@ static em_status batch_grad(em_task *t, const em_val *e, int part,
     gpu = em__gpu_open(e[ENV_GPU].u.b);
     em__ad_use_gpu(tape, gpu);
     {
-        em_ad_node loss = record_loss(tape, layers, nl,
+        em_ad_node loss = em__mlp_record_loss(tape, layers, nl,
                                       (em_mlp_activation)e[ENV_ACT].u.i,
                                       w.u.vec, g, x, y, n);
         st = em_ad_backward(tape, loss);
@@ -506,7 +506,7 @@ static em_status fill_opts(const em_mlp_opts *in, em_mlp_opts *o)
                        MAX_WIDTH);
     if (o->epochs < 0 || o->batch_size < 0 || o->tree_depth < 1 ||
         (unsigned)o->activation > EM_MLP_RELU ||
-        (unsigned)o->mode > EM_MLP_ALLREDUCE)
+        (unsigned)o->mode > EM_MLP_PS)
         return em__err(EM_EINVAL, "mlp: epochs (%d) and the batch size (%d) "
                        "must be >= 1, the tree depth >= 1, the activation "
                        "and the mode known", o->epochs, o->batch_size);
@@ -572,8 +572,11 @@ em_status em_mlp_train(em_rdd *points, const em_mlp_opts *opts, em_arena *a,
         memcpy(r.w, r.o.initial_weights, r.dim * sizeof(double));
     else
         init_weights(&r);
-    st = r.o.mode == EM_MLP_ALLREDUCE ? train_allreduce(&r, tmp)
-                                      : train_loop(&r, tmp);
+    if (r.o.mode == EM_MLP_PS)
+        st = em__mlp_train_ps(points, &r.o, r.w, r.hist);
+    else
+        st = r.o.mode == EM_MLP_ALLREDUCE ? train_allreduce(&r, tmp)
+                                          : train_loop(&r, tmp);
     if (st == EM_OK)
         st = make_model(&r, a, model_out);
 out_free:

@@ -2,7 +2,8 @@
 -- "ps", with batchSize and staleness): allreduce equals batch mode within
 -- 1e-9, ps on one partition equals a naive sequential mini-batch SGD
 -- written here, ps on as many partitions as threads separates a
--- separable sparse set, and the MLP's allreduce mode equals its batch mode.
+-- separable sparse set, the MLP's allreduce mode equals its batch mode and
+-- its ps mode fits XOR blobs.
 package.path = (arg[0]:match("(.*/)") or "./") .. "?.lua;" .. package.path
 local t = require("testlib")
 local eq, near, fails = t.eq, t.near, t.fails
@@ -118,8 +119,42 @@ t.case("the MLP's allreduce mode equals its batch mode", function()
   for j = 1, #wb do near(wa[j], wb[j], 1e-9, "weight " .. j) end
   for k = 1, 5 do near(a.loss[k], b.loss[k], 1e-9, "loss " .. k) end
   t.fails(function()
-    ember.ml.MLP.train(data, {layers = {2, 2}, mode = "ps"})
-  end, "batch or allreduce", "the MLP has no ps mode")
+    ember.ml.MLP.train(data, {layers = {2, 2}, mode = "rings"})
+  end, "batch, allreduce or ps", "an unknown MLP mode")
+end)
+
+-- Four blobs around (+-1, +-1), class 1 where the signs differ: no line
+-- puts more than three of the four on their right sides.
+local function xor_points()
+  local pts = {}
+  for i = 0, 199 do
+    local sx, sy = i % 2 == 1 and 1 or -1, (i // 2) % 2 == 1 and 1 or -1
+    local jx, jy = ((i * 37) % 11) / 16 - 0.3, ((i * 53) % 13) / 20 - 0.3
+    pts[#pts + 1] = ember.ml.LabeledPoint(sx ~= sy and 1 or 0,
+                                          {sx + jx, sy + jy})
+  end
+  return pts
+end
+
+t.case("the MLP's ps mode fits XOR blobs on every thread", function()
+  local pts = xor_points()
+  local m = ember.ml.MLP.train(sc:parallelize(pts, sc.defaultParallelism), {
+    layers = {2, 8, 2}, mode = "ps", iterations = 20, blockSize = 8,
+    optimizer = "adagrad", step = 0.1, schedule = "constant", seed = 3,
+    staleness = 2})
+  local right = 0
+  for _, p in ipairs(pts) do
+    if m:predict(p[2]) == p[1] then right = right + 1 end
+  end
+  -- above the 3/4 of any linear classifier
+  if right / #pts < 0.95 then
+    error(("MLP ps mode: accuracy %.3f"):format(right / #pts))
+  end
+  eq(#m.loss, 20, "a loss per epoch")
+  t.fails(function()
+    ember.ml.MLP.train(sc:parallelize(pts, 1), {layers = {2, 2}, mode = "ps",
+                                                regType = "l1"})
+  end, "L2", "l1 in the MLP's ps mode")
 end)
 
 t.case("bad modes and options fail", function()
