@@ -23,6 +23,8 @@ static em_status parallelize_compute(em_rdd *rdd, int part, em_task *t,
     size_t lo, hi;
 
     slice_bounds(rdd->arg.len, rdd->nparts, part, &lo, &hi);
+    if (lo == hi) /* an empty array may have no storage at all */
+        return EM_OK;
     return em__push_all(t, rdd->arg.u.arr + lo, hi - lo, out);
 }
 
