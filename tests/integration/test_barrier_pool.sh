@@ -10,52 +10,12 @@
 #   tests/integration/test_barrier_pool.sh BUILD_DIR
 set -uo pipefail
 build=$1
-ember=$build/cli/ember
 job=$build/tests/barrier_job
-tmp=$(mktemp -d)
-export HOME=$tmp/home              # the master creates ~/.ember/secret here
-export EMBER_HEARTBEAT_TIMEOUT_MS=2000
-export EMBER_EXECUTOR_WAIT_MS=5000
 export EMBER_BARRIER_TIMEOUT_MS=20000
-unset EMBER_MASTER EMBER_SECRET_FILE
-mkdir -p "$HOME"
-pids=()
-fail=0
+. "$(dirname "$0")/pool_lib.sh"
 
-cleanup() {
-    for p in "${pids[@]}"; do kill -9 "$p" 2> /dev/null; done
-    for p in /proc/[0-9]*; do # executors started from the work dirs
-        readlink "$p/exe" 2> /dev/null | grep -q "^$tmp/" && kill -9 "${p#/proc/}"
-    done
-    wait 2> /dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fail=1; }
-
-wait_for() { # seconds, command...
-    local limit=$1; shift
-    for _ in $(seq $((limit * 10))); do
-        "$@" && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
-"$ember" master --port 0 --port-file "$tmp/port" 2>> "$tmp/master.log" &
-pids+=("$!")
-wait_for 10 test -s "$tmp/port" || { echo "master did not start"; exit 1; }
-url=ember://127.0.0.1:$(cat "$tmp/port")
-for w in w1 w2 w3; do
-    mkdir -p "$tmp/$w"
-    "$ember" worker --master "$url" --cores 1 --work-dir "$tmp/$w" --id "$w" \
-        2>> "$tmp/$w.log" &
-    pids+=("$!")
-    wait_for 10 grep -q "worker $w " "$tmp/master.log" ||
-        { echo "worker $w did not register"; cat "$tmp/$w.log"; exit 1; }
-done
+start_master
+for w in w1 w2 w3; do start_worker "$w"; done
 
 # runs the job on the pool; its output in $tmp/out
 run() {

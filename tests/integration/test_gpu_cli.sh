@@ -8,18 +8,8 @@
 # the driver's --gpu trains to the same centres there.
 set -euo pipefail
 build=$1
-ember=$build/cli/ember
-tmp=$(mktemp -d)
-export HOME=$tmp/home # the master creates ~/.ember/secret here
-unset EMBER_MASTER EMBER_SECRET_FILE EMBER_GPU EMBER_GPU_DEVICE
-mkdir -p "$HOME"
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/pool_lib.sh"
+unset EMBER_GPU EMBER_GPU_DEVICE
 
 info=$("$ember" info)
 case "$info" in
@@ -52,24 +42,8 @@ if [[ "$info" != *"GPU 0: "* ]] &&
     exit 1
 fi
 
-wait_for() { # seconds, command...
-    local limit=$1; shift
-    for _ in $(seq $((limit * 10))); do
-        "$@" && return 0
-        sleep 0.1
-    done
-    return 1
-}
-"$ember" master --port 0 --port-file "$tmp/port" 2>>"$tmp/master.log" &
-pids+=("$!")
-wait_for 10 test -s "$tmp/port" || { echo "FAIL master"; exit 1; }
-url=ember://127.0.0.1:$(cat "$tmp/port")
-mkdir -p "$tmp/w1"
-"$ember" worker --master "$url" --cores 2 --work-dir "$tmp/w1" --id w1 \
-    --gpu 2>>"$tmp/w1.log" &
-pids+=("$!")
-wait_for 10 grep -q "worker w1 " "$tmp/master.log" ||
-    { echo "FAIL worker: $(cat "$tmp/w1.log")"; exit 1; }
+start_master
+start_worker w1 2 --gpu
 ngpu=$(sed -n 's/^ember worker: offering \([0-9]*\) GPU.*/\1/p' "$tmp/w1.log")
 cat >"$tmp/dev.lua" <<'LUA'
 local d = sc:parallelize({1, 2}, 2):map(function(x)

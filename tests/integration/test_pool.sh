@@ -12,60 +12,9 @@
 #   tests/integration/test_pool.sh BUILD_DIR
 set -uo pipefail
 build=$1
-ember=$build/cli/ember
 job=$build/tests/pool_job
-tmp=$(mktemp -d)
-export HOME=$tmp/home              # the master creates ~/.ember/secret here
-export EMBER_HEARTBEAT_TIMEOUT_MS=2000
-export EMBER_EXECUTOR_WAIT_MS=5000
-unset EMBER_MASTER EMBER_SECRET_FILE
-mkdir -p "$HOME"
-pids=()
+. "$(dirname "$0")/pool_lib.sh"
 apps=()
-fail=0
-
-cleanup() {
-    for p in "${pids[@]}"; do kill -9 "$p" 2> /dev/null; done
-    pkill -9 -f "$tmp/w" 2> /dev/null # executors started from the work dirs
-    wait 2> /dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fail=1; }
-
-# waits up to $1 seconds for the command to succeed
-wait_for() {
-    local limit=$1; shift
-    for _ in $(seq $((limit * 10))); do
-        "$@" && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
-start_master() { # [port]
-    rm -f "$tmp/port"
-    "$ember" master --port "${1:-0}" --port-file "$tmp/port" \
-        2>> "$tmp/master.log" &
-    master_pid=$!
-    pids+=("$master_pid")
-    wait_for 10 test -s "$tmp/port" || { echo "master did not start"; cat "$tmp/master.log"; exit 1; }
-    port=$(cat "$tmp/port")
-    url=ember://127.0.0.1:$port
-}
-
-declare -A worker_pid
-start_worker() { # name [cores]
-    mkdir -p "$tmp/$1"
-    "$ember" worker --master "$url" --cores "${2:-1}" --work-dir "$tmp/$1" \
-        --id "$1" 2>> "$tmp/$1.log" &
-    worker_pid[$1]=$!
-    pids+=("$!")
-    wait_for 10 grep -q "worker $1 " "$tmp/master.log" ||
-        { echo "worker $1 did not register"; cat "$tmp/$1.log"; exit 1; }
-}
 
 # the same job locally and on the pool: identical output
 same() { # name, command args (after the program's --master)

@@ -13,48 +13,10 @@
 #   tests/integration/test_ps_pool.sh BUILD_DIR
 set -uo pipefail
 build=$1
-ember=$build/cli/ember
-tmp=$(mktemp -d)
-export HOME=$tmp/home              # the master creates ~/.ember/secret here
-export EMBER_HEARTBEAT_TIMEOUT_MS=2000
-export EMBER_EXECUTOR_WAIT_MS=5000
-unset EMBER_MASTER EMBER_SECRET_FILE
-mkdir -p "$HOME" "$tmp/sync"
-pids=()
-fail=0
+. "$(dirname "$0")/pool_lib.sh"
+mkdir -p "$tmp/sync"
 
-cleanup() {
-    for p in "${pids[@]}"; do kill -9 "$p" 2> /dev/null; done
-    pkill -9 -f "$tmp/w" 2> /dev/null # executors started from the work dirs
-    wait 2> /dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fail=1; }
-
-wait_for() { # seconds, command...
-    local limit=$1; shift
-    for _ in $(seq $((limit * 10))); do
-        "$@" && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
-"$ember" master --port 0 --port-file "$tmp/port" 2>> "$tmp/master.log" &
-pids+=("$!")
-wait_for 10 test -s "$tmp/port" || { echo "master did not start"; exit 1; }
-url=ember://127.0.0.1:$(cat "$tmp/port")
-start_worker() { # name
-    mkdir -p "$tmp/$1"
-    "$ember" worker --master "$url" --cores 1 --work-dir "$tmp/$1" --id "$1" \
-        2>> "$tmp/$1.log" &
-    pids+=("$!")
-    wait_for 10 grep -q "worker $1 " "$tmp/master.log" ||
-        { echo "worker $1 did not register"; exit 1; }
-}
+start_master
 
 # kills one executor process of worker $1 (the worker stays)
 kill_executor() {

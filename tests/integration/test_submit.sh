@@ -13,65 +13,11 @@
 #   tests/integration/test_submit.sh BUILD_DIR
 set -uo pipefail
 build=$1
-ember=$build/cli/ember
 job=$build/tests/pool_job
-tmp=$(mktemp -d)
-export HOME=$tmp/home              # the master creates ~/.ember/secret here
-export EMBER_HEARTBEAT_TIMEOUT_MS=2000
-export EMBER_EXECUTOR_WAIT_MS=5000
 export EMBER_DRIVER_LOG_BYTES=200000  # the master keeps this much per driver
-unset EMBER_MASTER EMBER_SECRET_FILE
-mkdir -p "$HOME"
-pids=()
-fail=0
+. "$(dirname "$0")/pool_lib.sh"
 
-# pids of the processes running a program copied into a work directory
-# (drivers and executors)
-pool_pids() {
-    local p exe
-    for p in /proc/[0-9]*; do
-        exe=$(readlink "$p/exe" 2> /dev/null) || continue
-        [[ $exe == "$tmp"/w*/bin/* ]] && echo "${p#/proc/}"
-    done
-}
-
-cleanup() {
-    for p in "${pids[@]}"; do kill -9 "$p" 2> /dev/null; done
-    for p in $(pool_pids); do kill -9 "$p" 2> /dev/null; done
-    wait 2> /dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fail=1; }
-
-# waits up to $1 seconds for the command to succeed
-wait_for() {
-    local limit=$1; shift
-    for _ in $(seq $((limit * 10))); do
-        "$@" && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
-"$ember" master --port 0 --port-file "$tmp/port" 2>> "$tmp/master.log" &
-pids+=("$!")
-wait_for 10 test -s "$tmp/port" || { echo "master did not start"; cat "$tmp/master.log"; exit 1; }
-url=ember://127.0.0.1:$(cat "$tmp/port")
-
-declare -A worker_pid
-start_worker() { # name
-    local name=$1
-    mkdir -p "$tmp/$name"
-    "$ember" worker --master "$url" --cores 2 --work-dir "$tmp/$name" \
-        --id "$name" 2>> "$tmp/$name.log" &
-    worker_pid[$name]=$!
-    pids+=("$!")
-    wait_for 10 grep -q "worker $name " "$tmp/master.log" ||
-        { echo "worker $name did not register"; cat "$tmp/$name.log"; exit 1; }
-}
+start_master
 
 # the line of `ember jobs` for a submission id
 job_line() { "$ember" jobs --master "$url" | grep "^$1 "; }
@@ -97,7 +43,7 @@ id=$("$ember" submit --master "$url" --detach --name early /bin/sh -c 'echo earl
 if [[ $id =~ ^driver-[0-9]{14}-[0-9]{4}$ ]] && in_state "$id" submitted; then
     ok "with no worker a submission waits ($id)"
 else bad "waiting submission: id '$id': $(job_line "$id")"; fi
-start_worker w1
+start_worker w1 2
 if [[ $(timeout 30 "$ember" logs --master "$url" --follow "$id") == "early bird" ]] &&
     in_state "$id" finished; then
     ok "the waiting submission runs when a worker registers"
@@ -248,7 +194,7 @@ if [[ $rc == 1 ]] && grep -q "worker w1 lost" "$tmp/err" &&
 else bad "lost worker: rc $rc, $(cat "$tmp/err"), $(job_line "$id")"; fi
 
 # ---- another worker; then the daemons stop cleanly ----
-start_worker w2
+start_worker w2 2
 out=$(timeout 60 "$ember" submit --master "$url" /bin/sh -c 'echo on w2' 2> "$tmp/err")
 id=$(sed -n 's/^ember submit: submitted \([^ ]*\) .*/\1/p' "$tmp/err")
 [[ $out == "on w2" ]] && job_line "$id" | awk '$4 == "w2" { f = 1 } END { exit !f }' &&
