@@ -636,13 +636,30 @@ static em_status model_parts(em_val m, int *layers, size_t *nl_out,
     return EM_OK;
 }
 
+/* The first layer's outputs before the activation for features f, from
+ * the rows of its stored features only: a sparse point of a wide input
+ * (hashed text in ps mode) costs its non-zeros, not the width. */
+static void first_layer(em_val f, const double *w, const double *b,
+                        size_t out, double *z)
+{
+    memset(z, 0, out * sizeof(double));
+    for (uint32_t j = 0; j < f.len; j++) {
+        uint32_t i = f.type == EM_VEC ? j : f.u.sp->idx[j];
+        double v = f.type == EM_VEC ? f.u.vec[j] : f.u.sp->val[j];
+        for (size_t c = 0; c < out; c++)
+            z[c] += v * w[(size_t)i * out + c];
+    }
+    for (size_t c = 0; c < out; c++)
+        z[c] += b[c];
+}
+
 em_status em_mlp_predict(em_val model, em_val features, double *out)
 {
     int layers[MAX_LAYERS];
     size_t nl = 0, wo, bo;
     em_mlp_activation act = EM_MLP_TANH;
     const double *w = NULL;
-    double *x;
+    double *zp;
     em_ad *t;
     em_ad_node h;
     em_status st = model_parts(model, layers, &nl, &act, &w);
@@ -652,23 +669,24 @@ em_status em_mlp_predict(em_val model, em_val features, double *out)
     if (vec_dim(features) != layers[0])
         return em__err(EM_EINVAL, "mlp: features must be a vector of "
                        "dimension %d", layers[0]);
-    if ((x = em__mem_alloc((size_t)layers[0] * sizeof(double))) == NULL)
+    if ((zp = em__mem_alloc((size_t)layers[1] * sizeof(double))) == NULL)
         return EM_ENOMEM;
     if ((t = em_ad_create()) == NULL) {
-        em__mem_free(x, (size_t)layers[0] * sizeof(double));
+        em__mem_free(zp, (size_t)layers[1] * sizeof(double));
         return EM_ENOMEM;
     }
-    densify(features, x, (size_t)layers[0]);
-    h = em_ad_const(t, 1, (size_t)layers[0], x);
-    em__mem_free(x, (size_t)layers[0] * sizeof(double));
-    for (size_t l = 0; l + 1 < nl; l++) {
+    offsets(layers, nl, 0, &wo, &bo);
+    first_layer(features, w + wo, w + bo, (size_t)layers[1], zp);
+    h = em_ad_const(t, 1, (size_t)layers[1], zp);
+    em__mem_free(zp, (size_t)layers[1] * sizeof(double));
+    for (size_t l = 1; l + 1 < nl; l++) {
+        /* the previous layer is a hidden one */
+        h = act == EM_MLP_RELU ? em_ad_relu(t, h) : em_ad_tanh(t, h);
         offsets(layers, nl, l, &wo, &bo);
         h = em_ad_matmul(t, h, em_ad_const(t, (size_t)layers[l],
                                            (size_t)layers[l + 1], w + wo));
         h = em_ad_add_rows(t, h, em_ad_const(t, 1, (size_t)layers[l + 1],
                                              w + bo));
-        if (l + 2 < nl)
-            h = act == EM_MLP_RELU ? em_ad_relu(t, h) : em_ad_tanh(t, h);
     }
     if ((st = em_ad_status(t)) == EM_OK) {
         const double *z = em_ad_value(t, h);
