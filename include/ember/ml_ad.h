@@ -189,7 +189,8 @@ EM_API size_t em_mlp_num_weights(const int *layers, size_t num_layers);
  * (weighted by their points) and the driver takes one optimizer step on
  * the mean. The draws depend on (seed, step, partition, position) only,
  * so a model repeats exactly for the same partitioning on any number of
- * threads. The model is a map value in a:
+ * threads (in ps mode, whose tasks step without waiting for each other,
+ * only on one task). The model is a map value in a:
  *
  *   {"kind": "mlp", "layers": [int...], "activation": "tanh" | "relu",
  *    "weights": vec, "loss": vec of each epoch's mean batch loss,
