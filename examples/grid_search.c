@@ -8,33 +8,11 @@
  *
  *   grid_search [--master URL] [--folds K] CSV
  */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ember/ml.h"
-
-/* Standardizes the features of the n points in place. */
-static void standardize(const em_val *pts, uint32_t n)
-{
-    uint32_t d = n > 0 ? pts[0].u.arr[1].len : 0;
-
-    for (uint32_t j = 0; j < d; j++) {
-        double mean = 0, var = 0;
-        for (uint32_t i = 0; i < n; i++)
-            mean += pts[i].u.arr[1].u.vec[j];
-        mean /= n;
-        for (uint32_t i = 0; i < n; i++) {
-            double x = pts[i].u.arr[1].u.vec[j] - mean;
-            var += x * x;
-        }
-        var = sqrt(var / n);
-        for (uint32_t i = 0; i < n; i++)
-            ((double *)pts[i].u.arr[1].u.vec)[j] =
-                (pts[i].u.arr[1].u.vec[j] - mean) / var;
-    }
-}
+#include "points.h"
 
 static em_val field(em_val m, const char *k)
 {
@@ -110,10 +88,9 @@ int main(int argc, char **argv)
         return 1;
     }
     a = em_arena_create();
-    if (em_rdd_collect(em_ml_load_csv(em_ctx_text_file(ctx, path, 0), &lo),
-                       a, &raw) != EM_OK)
+    if (ex_load_points(ctx, path, &lo, a, &raw) != EM_OK)
         goto out;
-    standardize(raw.u.arr, raw.len);
+    ex_standardize(raw.u.arr, raw.len);
     make_grid(a, &grid, &base);
     if (em_ml_grid_search(em_ctx_parallelize(ctx, raw.u.arr, raw.len, 4),
                           em_fn_of(em_linear_train_op, base), grid, &go, a,

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ember/ml.h"
+#include "points.h"
 
 #define MAX_LAYERS 16
 
@@ -25,18 +25,6 @@ typedef struct args {
     double scale;
     const char *path;
 } args;
-
-static double accuracy(em_val model, const em_val *pts, uint32_t n)
-{
-    uint32_t right = 0;
-    double y;
-
-    for (uint32_t i = 0; i < n; i++)
-        if (em_mlp_predict(model, pts[i].u.arr[1], &y) == EM_OK &&
-            y == pts[i].u.arr[0].u.f)
-            right++;
-    return (double)right / n;
-}
 
 /* "32,16" -> layers[1..]; the sizes of the input and output come later. */
 static bool parse_hidden(const char *s, args *g)
@@ -130,8 +118,7 @@ int main(int argc, char **argv)
         return 1;
     }
     a = em_arena_create();
-    if (em_rdd_collect(em_ml_load_csv(em_ctx_text_file(ctx, g.path, 0), &lo),
-                       a, &raw) != EM_OK)
+    if (ex_load_points(ctx, g.path, &lo, a, &raw) != EM_OK)
         goto out;
     sets[0] = em_arena_alloc(a, (raw.len + 1) * sizeof(em_val));
     sets[1] = em_arena_alloc(a, (raw.len + 1) * sizeof(em_val));
@@ -146,8 +133,10 @@ int main(int argc, char **argv)
     printf("train\t%u\nheld_out\t%u\n", n[0], n[1]);
     if (loss.type == EM_VEC && loss.len > 0)
         printf("loss\t%.6f\n", loss.u.vec[loss.len - 1]);
-    printf("train_accuracy\t%.4f\n", accuracy(model, sets[0], n[0]));
-    printf("held_out_accuracy\t%.4f\n", accuracy(model, sets[1], n[1]));
+    printf("train_accuracy\t%.4f\n",
+           ex_accuracy(model, sets[0], n[0], em_mlp_predict));
+    printf("held_out_accuracy\t%.4f\n",
+           ex_accuracy(model, sets[1], n[1], em_mlp_predict));
     rc = 0;
 out:
     if (rc != 0)

@@ -9,46 +9,11 @@
  *   perceptron [--master URL] [--iterations N]
  *       [--mode batch|averaging|ipm|hogwild] CSV
  */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ember/ml.h"
-
-/* Standardizes the features of the n points in place. */
-static void standardize(const em_val *pts, uint32_t n)
-{
-    uint32_t d = n > 0 ? pts[0].u.arr[1].len : 0;
-
-    for (uint32_t j = 0; j < d; j++) {
-        double mean = 0, var = 0;
-        for (uint32_t i = 0; i < n; i++)
-            mean += pts[i].u.arr[1].u.vec[j];
-        mean /= n;
-        for (uint32_t i = 0; i < n; i++) {
-            double x = pts[i].u.arr[1].u.vec[j] - mean;
-            var += x * x;
-        }
-        var = sqrt(var / n);
-        for (uint32_t i = 0; i < n; i++)
-            ((double *)pts[i].u.arr[1].u.vec)[j] =
-                (pts[i].u.arr[1].u.vec[j] - mean) / var;
-    }
-}
-
-/* The fraction of the n points the model classifies right. */
-static double accuracy(em_val model, const em_val *pts, uint32_t n)
-{
-    uint32_t right = 0;
-    double p;
-
-    for (uint32_t i = 0; i < n; i++)
-        if (em_linear_predict(model, pts[i].u.arr[1], &p) == EM_OK &&
-            p == pts[i].u.arr[0].u.f)
-            right++;
-    return (double)right / n;
-}
+#include "points.h"
 
 static bool parse_args(int argc, char **argv, em_conf *conf,
                        em_linear_opts *o, const char **path)
@@ -104,23 +69,20 @@ int main(int argc, char **argv)
         return 1;
     }
     a = em_arena_create();
-    if (em_rdd_collect(em_ml_load_csv(em_ctx_text_file(ctx, path, 0), &lo),
-                       a, &raw) != EM_OK)
+    if (ex_load_points(ctx, path, &lo, a, &raw) != EM_OK)
         goto out;
-    standardize(raw.u.arr, raw.len);
-    sets[0] = em_arena_alloc(a, raw.len * sizeof(em_val));
-    sets[1] = em_arena_alloc(a, raw.len * sizeof(em_val));
-    for (uint32_t i = 0; i < raw.len; i++) {
-        int s = i % 5 == 0;
-        sets[s][n[s]++] = raw.u.arr[i];
-    }
+    ex_standardize(raw.u.arr, raw.len);
+    if (ex_split(raw, a, sets, n) != EM_OK)
+        goto out;
     train = em_ctx_parallelize(ctx, sets[0], n[0], 4);
     if (em_rdd_cache(train) != EM_OK ||
         em_linear_train(train, EM_LOSS_PERCEPTRON, &o, a, &model) != EM_OK)
         goto out;
     printf("train\t%u\nheld_out\t%u\n", n[0], n[1]);
-    printf("train_accuracy\t%.4f\n", accuracy(model, sets[0], n[0]));
-    printf("held_out_accuracy\t%.4f\n", accuracy(model, sets[1], n[1]));
+    printf("train_accuracy\t%.4f\n",
+           ex_accuracy(model, sets[0], n[0], em_linear_predict));
+    printf("held_out_accuracy\t%.4f\n",
+           ex_accuracy(model, sets[1], n[1], em_linear_predict));
     rc = 0;
 out:
     if (rc != 0)
