@@ -16,83 +16,23 @@
 
 #include "ember.h"
 #include "ember/ml.h"
-
-/* Splits content into records at lines that are exactly "%". Calls
- * f(rec, len, arg) for each non-empty record. */
-static em_status each_record(const char *s, size_t n,
-                             em_status (*f)(const char *, size_t, void *),
-                             void *arg)
-{
-    size_t start = 0, i = 0;
-    em_status st = EM_OK;
-
-    while (i <= n && st == EM_OK) {
-        size_t e = i;
-        while (e < n && s[e] != '\n')
-            e++;
-        if (e == n || (e - i == 1 && s[i] == '%')) {
-            size_t end = e == n ? n : i;
-            if (end > start)
-                st = f(s + start, end - start, arg);
-            start = e + 1;
-        }
-        i = e + 1;
-    }
-    return st;
-}
-
-typedef struct split_state {
-    em_task *t;
-    const em_val *env; /* [sorted paths, want held-out, features] */
-    double label;
-    em_val *out;       /* growing array of points */
-    size_t n, cap;
-    int64_t index;     /* of the record in its file, from 0 */
-} split_state;
-
-static em_status add_record(const char *s, size_t n, void *arg)
-{
-    split_state *ss = arg;
-    em_arena *a = em_task_arena(ss->t);
-    bool held_out = ss->index++ % 5 == 4;
-    em_val toks, f;
-    em_status st;
-
-    if (held_out != ss->env->u.arr[1].u.b)
-        return EM_OK;
-    if ((st = em_text_words(s, n, EM_TOKENIZER_ASCII, a, &toks, NULL)) !=
-            EM_OK ||
-        (st = em_hashing_tf_transform(ss->env->u.arr[2].u.i, 0, toks, a,
-                                      &f)) != EM_OK)
-        return st;
-    if (ss->n == ss->cap) {
-        size_t cap = ss->cap ? 2 * ss->cap : 64;
-        em_val *grown = em_arena_alloc(a, cap * sizeof(em_val));
-        if (grown == NULL)
-            return EM_ENOMEM;
-        if (ss->n > 0)
-            memcpy(grown, ss->out, ss->n * sizeof(em_val));
-        ss->out = grown;
-        ss->cap = cap;
-    }
-    return em_ml_labeled_point(a, ss->label, f, &ss->out[ss->n++]);
-}
+#include "fortunes.h"
 
 /* (path, content) -> the labelled points of its records (one side of the
- * split) */
+ * split); env: [sorted paths, want held-out, features], the label the
+ * path's index */
 static em_status file_points(em_task *t, const em_val *env,
                              const em_val *args, size_t nargs, em_val *out)
 {
     const em_val *p = args[0].u.arr, paths = env->u.arr[0];
-    split_state ss = {t, env, -1, NULL, 0, 0, 0};
-    em_status st;
+    double label = -1;
 
     for (uint32_t i = 0; i < paths.len; i++)
         if (em_val_eq(paths.u.arr[i], p[0]))
-            ss.label = i;
-    st = each_record(p[1].u.s, p[1].len, add_record, &ss);
-    *out = em_array(ss.out, ss.n);
-    return st;
+            label = i;
+    return ex_fortune_points(t, p[1], label,
+                             env->u.arr[1].u.b ? EX_HELD_OUT : EX_TRAINING,
+                             env->u.arr[2].u.i, out);
 }
 
 /* point -> 1 when the model (env) predicts its label, else 0 */

@@ -15,6 +15,7 @@
 
 #include "ember.h"
 #include "ember/ml.h"
+#include "fortunes.h"
 
 static double now(void)
 {
@@ -24,66 +25,18 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-typedef struct points {
-    em_task *t;
-    int64_t features;
-    double label;
-    em_val *out; /* growing array of points */
-    size_t n, cap;
-} points;
-
-/* Adds the labelled point of the record s[0..n). */
-static em_status add_point(points *ps, const char *s, size_t n)
-{
-    em_arena *a = em_task_arena(ps->t);
-    em_val toks, f;
-    em_status st;
-
-    if ((st = em_text_words(s, n, EM_TOKENIZER_ASCII, a, &toks, NULL)) !=
-            EM_OK ||
-        (st = em_hashing_tf_transform(ps->features, 0, toks, a, &f)) != EM_OK)
-        return st;
-    if (ps->n == ps->cap) {
-        size_t cap = ps->cap ? 2 * ps->cap : 256;
-        em_val *grown = em_arena_alloc(a, cap * sizeof(em_val));
-        if (grown == NULL)
-            return EM_ENOMEM;
-        if (ps->n > 0)
-            memcpy(grown, ps->out, ps->n * sizeof(em_val));
-        ps->out = grown;
-        ps->cap = cap;
-    }
-    return em_ml_labeled_point(a, ps->label, f, &ps->out[ps->n++]);
-}
-
 /* (path, content) -> the points of its records; env: [sorted paths,
- * features]. A record ends at a line holding exactly "%". */
+ * features], the label the path's index */
 static em_status file_points(em_task *t, const em_val *env,
                              const em_val *args, size_t nargs, em_val *out)
 {
     const em_val *p = args[0].u.arr, paths = env->u.arr[0];
-    const char *s = p[1].u.s;
-    size_t n = p[1].len, start = 0, i = 0;
-    points ps = {t, env->u.arr[1].u.i, -1, NULL, 0, 0};
-    em_status st = EM_OK;
+    double label = -1;
 
     for (uint32_t k = 0; k < paths.len; k++)
         if (em_val_eq(paths.u.arr[k], p[0]))
-            ps.label = k;
-    while (i <= n && st == EM_OK) {
-        size_t e = i;
-        while (e < n && s[e] != '\n')
-            e++;
-        if (e == n || (e - i == 1 && s[i] == '%')) {
-            size_t end = e == n ? n : i;
-            if (end > start)
-                st = add_point(&ps, s + start, end - start);
-            start = e + 1;
-        }
-        i = e + 1;
-    }
-    *out = em_array(ps.out, ps.n);
-    return st;
+            label = k;
+    return ex_fortune_points(t, p[1], label, EX_ALL, env->u.arr[1].u.i, out);
 }
 
 static int val_qcmp(const void *x, const void *y)

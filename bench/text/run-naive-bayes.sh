@@ -53,7 +53,8 @@ if ! { cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release \
 fi
 lib=$(find "$dir" -maxdepth 2 -name 'libember.a' | head -n 1)
 # shellcheck disable=SC2046
-cc -O2 -I include -o "$tmp/nb_bench" bench/text/nb_bench.c "$lib" \
+cc -O2 -I include -I examples/common -o "$tmp/nb_bench" bench/text/nb_bench.c \
+    examples/common/fortunes.c "$lib" \
     $(pkg-config --libs msgpack libuv libsodium jemalloc) -lz -lm -lpthread
 
 # N copies of every topic file, a "%" line between copies
