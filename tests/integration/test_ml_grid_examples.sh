@@ -3,8 +3,8 @@
 # set (scripts/fetch-data.sh), each C program next to its Lua script in
 # examples/lua/, against independent expectations:
 #   perceptron: held-out accuracy (every fifth row held out) within 3
-#     points of scikit-learn's Perceptron on the same split, in ipm and in
-#     hogwild mode;
+#     points of scikit-learn's Perceptron on the same split in ipm mode, 5
+#     in hogwild mode (timing-dependent);
 #   grid_search: the best cell's mean 5-fold accuracy within 2 points of
 #     scikit-learn's LogisticRegression cross-validated on the same
 #     KFold blocks, and the best line is the cell with the highest mean.
@@ -96,9 +96,13 @@ lr = cross_val_score(LogisticRegression(max_iter=10000), x, y, cv=KFold(5))
 print("%.4f %.4f" % (p.score(x[held], y[held]), lr.mean()))
 EOF
 )
+    # hogwild's model depends on the threads' timing: on the 114 held-out
+    # rows it has measured 0.9386 to 0.9561, so it gets 5 points
     for run in local[1] hogwild; do
         acc=$(field held_out_accuracy "$tmp/perceptron.$run")
-        within "$acc" "$skp" 3 &&
+        margin=3
+        [[ $run == hogwild ]] && margin=5
+        within "$acc" "$skp" "$margin" &&
             ok "perceptron $run: held-out accuracy $acc, scikit-learn's $skp" ||
             bad "perceptron $run: held-out accuracy $acc, scikit-learn's $skp"
     done
