@@ -9,6 +9,7 @@
 
 #include "backend.h"
 #include "gpu.h"
+#include "kernels_common.h"
 #include "runtime/err.h"
 #include "runtime/log.h"
 #include "runtime/mem.h"
@@ -218,4 +219,9 @@ void em__gpu_test_fail(int n)
 void em__gpu_test_reset(void)
 {
     atomic_store(&is_missing_logged, false);
+}
+
+double em__gpu_sq_dist(const double *x, const double *c, size_t d)
+{
+    return em__gk_sq_dist(x, c, d);
 }

@@ -41,6 +41,10 @@ double *em__gpu_rows(em__gpu *g, size_t n, size_t d);
  * nearest centre (the first on ties). */
 void em__gpu_kmeans(em__gpu *g, const double *c, size_t k, double *acc);
 
+/* The squared distance of x to c over d values, added as the k-means
+ * kernels add it: the E-step's arithmetic for callers on the CPU. */
+double em__gpu_sq_dist(const double *x, const double *c, size_t d);
+
 /* The logistic loss and gradient over the rows with their 0/1 labels and
  * the weights w (d values, then the intercept when has_intercept): adds
  * the summed loss to *loss and the summed gradient to grad (as w). */

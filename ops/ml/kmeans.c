@@ -69,16 +69,10 @@ static int64_t point_dim(em_val p)
  * the squared norm of c (used for sparse points only). */
 static double sq_dist(em_val p, const double *c, size_t d, double cnorm)
 {
-    double s = 0;
+    double s = cnorm;
 
-    if (p.type == EM_VEC) {
-        for (size_t i = 0; i < d; i++) {
-            double t = p.u.vec[i] - c[i];
-            s += t * t;
-        }
-        return s;
-    }
-    s = cnorm;
+    if (p.type == EM_VEC) /* the kernels' arithmetic (gpu/gpu.h) */
+        return em__gpu_sq_dist(p.u.vec, c, d);
     for (uint32_t i = 0; i < p.len; i++) {
         double ci = c[p.u.sp->idx[i]], t = p.u.sp->val[i] - ci;
         s += t * t - ci * ci;
