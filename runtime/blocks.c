@@ -395,6 +395,38 @@ em_status em__blocks_get(em__blocks *b, int rdd, int part, em_task *t,
     return st;
 }
 
+em_status em__blocks_lend(em__blocks *b, int rdd, int part,
+                          const em_val **recs, size_t *n, void **loan)
+{
+    size_t i;
+    block *blk;
+
+    pthread_mutex_lock(&b->lock);
+    i = find(b, rdd, part);
+    if (i == SIZE_MAX || b->v[i]->at != IN_MEMORY) {
+        pthread_mutex_unlock(&b->lock);
+        return EM_ENOENT;
+    }
+    blk = b->v[i];
+    blk->pins++;
+    blk->tick = ++b->clock;
+    *recs = blk->recs.recs;
+    *n = blk->recs.n;
+    *loan = blk;
+    pthread_mutex_unlock(&b->lock);
+    return EM_OK;
+}
+
+void em__blocks_give_back(em__blocks *b, void *loan)
+{
+    block *blk = loan;
+
+    pthread_mutex_lock(&b->lock);
+    if (--blk->pins == 0 && blk->is_dead)
+        block_free(b, blk);
+    pthread_mutex_unlock(&b->lock);
+}
+
 static size_t find_claim(const em__blocks *b, int rdd, int part)
 {
     for (size_t i = 0; i < b->nclaims; i++) {

@@ -24,6 +24,14 @@ em__blocks *em__blocks_create(int64_t budget_bytes, const char *dir);
 /* Frees every block and removes the store's directory. Accepts NULL. */
 void em__blocks_destroy(em__blocks *b);
 
+/* Lends the records of block (rdd, part) when it is held in memory as
+ * records (not serialized, not on disk): *recs and *n stay valid, and the
+ * block stays, until em__blocks_give_back(b, *loan). EM_ENOENT otherwise;
+ * nothing is lent then. */
+em_status em__blocks_lend(em__blocks *b, int rdd, int part,
+                          const em_val **recs, size_t *n, void **loan);
+void em__blocks_give_back(em__blocks *b, void *loan);
+
 /* Pushes the records of block (rdd, part) into out. EM_ENOENT when the
  * store does not hold it (never stored, evicted, or its file vanished),
  * in which case nothing was pushed. */

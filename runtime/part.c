@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "blocks.h"
 #include "err.h"
 #include "mem.h"
 
@@ -17,6 +18,8 @@ em_status em__part_init(em__part *p)
 em_status em__part_push_raw(em__part *p, em_val rec)
 {
     void *recs = p->recs;
+
+    EM_ASSERT(p->lender == NULL); /* a lent partition is read-only */
 
     if (p->n == p->cap &&
         em__mem_grow(&recs, &p->cap, p->n + 1, sizeof(em_val)) != 0)
@@ -43,6 +46,9 @@ size_t em__part_bytes(const em__part *p)
 void em__part_fini(em__part *p)
 {
     em__arena_destroy(p->arena);
-    em__mem_free(p->recs, p->cap * sizeof(em_val));
+    if (p->lender != NULL)
+        em__blocks_give_back(p->lender, p->loan);
+    else
+        em__mem_free(p->recs, p->cap * sizeof(em_val));
     memset(p, 0, sizeof(*p));
 }

@@ -57,7 +57,17 @@ em_status em__rdd_materialize(em_rdd *rdd, int part, em_task *t,
                               em__part *p)
 {
     em__part_sink ps;
+    const em_val *recs;
 
+    /* A block held in memory is lent as it is: an iterative job over a
+     * cached RDD reads it without copying every record each time. */
+    if (rdd->storage != EM_STORAGE_NONE && p->n == 0 &&
+        em__blocks_lend(rdd->blocks, rdd->id, part, &recs, &p->n,
+                        &p->loan) == EM_OK) {
+        p->recs = (em_val *)recs;
+        p->lender = rdd->blocks;
+        return EM_OK;
+    }
     em__part_sink_init(&ps, p);
     return em__rdd_compute(rdd, part, t, &ps.base);
 }
