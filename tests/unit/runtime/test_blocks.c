@@ -619,6 +619,52 @@ static void test_blocks_removed_while_pinned(void **state)
     em_test_rmtree(dir);
 }
 
+/* A block held as records is lent without copying: the loan's records
+ * are the block's, stay readable when the block is dropped or evicted
+ * meanwhile, and are freed once given back; serialized and disk blocks
+ * are not lent. */
+static void test_blocks_lent_records(void **state)
+{
+    char dir[256];
+    const em_val *recs, *again;
+    size_t n, n2;
+    void *loan, *loan2, *none = NULL;
+    collect_sink s;
+    em__blocks *b;
+
+    (void)state;
+    em_test_tmpdir(dir, sizeof(dir));
+    b = em__blocks_create((int64_t)1 << 30, dir);
+    assert_non_null(b);
+    put(b, 1, 0, EM_MEMORY_ONLY, 4);
+    put(b, 2, 0, EM_MEMORY_ONLY_SER, 5);
+    put(b, 3, 0, EM_DISK_ONLY, 6);
+    EM_CHECK(em__blocks_lend(b, 1, 0, &recs, &n, &loan));
+    EM_CHECK(em__blocks_lend(b, 1, 0, &again, &n2, &loan2));
+    assert_ptr_equal(recs, again); /* the block's own array, twice */
+    assert_int_equal(n2, n);
+    assert_int_equal(em__blocks_lend(b, 2, 0, &again, &n2, &none),
+                     EM_ENOENT);
+    assert_int_equal(em__blocks_lend(b, 3, 0, &again, &n2, &none),
+                     EM_ENOENT);
+    assert_int_equal(em__blocks_lend(b, 1, 1, &again, &n2, &none),
+                     EM_ENOENT);
+    em__blocks_drop_rdd(b, 1);
+    assert_int_equal(em__blocks_lend(b, 1, 0, &again, &n2, &none),
+                     EM_ENOENT);
+    /* still the block's records while lent (ASan would see a free) */
+    sink_init(&s);
+    for (size_t i = 0; i < n; i++)
+        EM_CHECK(em__part_push(&s.part, recs[i]));
+    expect_block(&s, 4, NRECS);
+    sink_fini(&s);
+    assert_null(none);
+    em__blocks_give_back(b, loan);
+    em__blocks_give_back(b, loan2);
+    em__blocks_destroy(b);
+    em_test_rmtree(dir);
+}
+
 /* A sink's failure is returned as is and the block stays. */
 static void test_blocks_sink_failure(void **state)
 {
@@ -803,6 +849,7 @@ int main(void)
         EM_TEST(test_blocks_drop_rdd),
         EM_TEST(test_blocks_destroy_removes_directory),
         EM_TEST(test_blocks_removed_while_pinned),
+        EM_TEST(test_blocks_lent_records),
         EM_TEST(test_blocks_sink_failure),
         EM_TEST(test_blocks_concurrent),
         EM_TEST(test_blocks_oom_sweep),
