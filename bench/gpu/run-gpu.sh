@@ -11,12 +11,8 @@ if [ ! -f "$b/libember.a" ]; then
     cmake -S . -B "$b" -DCMAKE_BUILD_TYPE=Release -DEMBER_TESTS=OFF >/dev/null
 fi
 cmake --build "$b" -j2 --target ember_static >/dev/null
-libs="$(pkg-config --libs msgpack libuv libsodium zlib) -lm -pthread"
-if pkg-config --exists jemalloc; then libs="$libs $(pkg-config --libs jemalloc)"; fi
-if [ -d "$b/CMakeFiles/ember_cuda.dir" ]; then # built with the kernels
-    cuda=$(dirname "$(sed -n 's/^CMAKE_CUDA_COMPILER:[A-Z]*=//p' \
-        "$b/CMakeCache.txt")")/../lib64
-    libs="$libs -L$cuda -Wl,-rpath,$cuda -lcublas -lcudart -lstdc++"
-fi
-cc -O2 -Iinclude -I. -o "$b/bench_gpu" bench/gpu/bench_gpu.c "$b/libember.a" $libs
+. bench/static-libs.sh
+# shellcheck disable=SC2046
+cc -O2 -Iinclude -I. -o "$b/bench_gpu" bench/gpu/bench_gpu.c \
+    $(ember_static_libs "$b")
 "$b/bench_gpu" "$@"

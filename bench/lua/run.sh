@@ -19,9 +19,10 @@ cmake --build "$build" -j "$(nproc)" --target ember_cli ember_static \
     >/dev/null
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-cc -O2 -I include bench/lua/native.c "$build/libember.a" \
-    $(pkg-config --libs msgpack libuv libsodium jemalloc zlib) -lm -lpthread \
-    -ldl -o "$tmp/native"
+. bench/static-libs.sh
+# shellcheck disable=SC2046
+cc -O2 -I include bench/lua/native.c $(ember_static_libs "$build") \
+    -o "$tmp/native"
 
 echo "| master | pipeline | best s | M records/s |"
 echo "| --- | --- | ---: | ---: |"

@@ -21,11 +21,11 @@ trap 'rm -rf "$tmp"' EXIT
 [[ -d $dir ]] || cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release \
     -DEMBER_TESTS=OFF >&2
 cmake --build "$dir" -j 2 --target ember_static >&2
-lib=$(find "$dir" -maxdepth 2 -name 'libember.a' | head -n 1)
-libs="-lz -lm -lpthread -ldl $(pkg-config --libs msgpack libuv libsodium)"
-pkg-config --exists jemalloc && libs="$libs $(pkg-config --libs jemalloc)"
+. bench/static-libs.sh
 # shellcheck disable=SC2086
-cc -O2 -I include -o "$tmp/logreg_bench" bench/ml/logreg_bench.c "$lib" $libs
+# shellcheck disable=SC2046
+cc -O2 -I include -o "$tmp/logreg_bench" bench/ml/logreg_bench.c \
+    $(ember_static_libs "$dir")
 
 median() {
     sort -g | awk '{ t[NR] = $1 }

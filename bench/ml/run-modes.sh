@@ -38,16 +38,10 @@ trap cleanup EXIT
 [[ -d $dir ]] || cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release \
     -DEMBER_TESTS=OFF >&2
 cmake --build "$dir" -j 2 --target ember_static ember_cli >&2
-libs="-lz -lm -lpthread -ldl $(pkg-config --libs msgpack libuv libsodium)"
-pkg-config --exists jemalloc && libs="$libs $(pkg-config --libs jemalloc)"
-if [ -d "$dir/CMakeFiles/ember_cuda.dir" ]; then # built with the kernels
-    cuda=$(dirname "$(sed -n 's/^CMAKE_CUDA_COMPILER:[A-Z]*=//p' \
-        "$dir/CMakeCache.txt")")/../lib64
-    libs="$libs -L$cuda -Wl,-rpath,$cuda -lcublas -lcudart -lstdc++"
-fi
-# shellcheck disable=SC2086
+. bench/static-libs.sh
+# shellcheck disable=SC2046
 cc -O2 -I include -o "$tmp/modes_bench" bench/ml/modes_bench.c \
-    "$dir/libember.a" $libs
+    $(ember_static_libs "$dir")
 
 "$py" bench/ml/fortunes_libsvm.py "$fortunes" computers politics \
     > "$tmp/fortunes.libsvm"

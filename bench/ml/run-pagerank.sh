@@ -28,12 +28,10 @@ trap 'rm -rf "$tmp"' EXIT
 [[ -d $dir ]] || cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release \
     -DEMBER_TESTS=OFF >&2
 cmake --build "$dir" -j 2 --target ember_static >&2
-lib=$(find "$dir" -maxdepth 2 -name 'libember.a' | head -n 1)
-libs="-lz -lm -lpthread -ldl $(pkg-config --libs msgpack libuv libsodium)"
-pkg-config --exists jemalloc && libs="$libs $(pkg-config --libs jemalloc)"
-# shellcheck disable=SC2086
+. bench/static-libs.sh
+# shellcheck disable=SC2046
 cc -O2 -I include -o "$tmp/pagerank_bench" bench/ml/pagerank_bench.c \
-    "$lib" $libs
+    $(ember_static_libs "$dir")
 
 # Debian's dependency graph, "package dependency" a line.
 debian_edges() {

@@ -51,11 +51,10 @@ if ! { cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release \
     cat "$tmp/build.log" >&2
     die "the Ember build failed"
 fi
-lib=$(find "$dir" -maxdepth 2 -name 'libember.a' | head -n 1)
+. bench/static-libs.sh
 # shellcheck disable=SC2046
 cc -O2 -I include -I examples/common -o "$tmp/nb_bench" bench/text/nb_bench.c \
-    examples/common/fortunes.c "$lib" \
-    $(pkg-config --libs msgpack libuv libsodium jemalloc) -lz -lm -lpthread
+    examples/common/fortunes.c $(ember_static_libs "$dir")
 
 # N copies of every topic file, a "%" line between copies
 mkdir "$tmp/data"
