@@ -143,23 +143,8 @@ static int perceptron_train(lua_State *L)
 /* model:predict(x) -> class or value; model:predict(rdd) -> RDD */
 static int lin_predict(lua_State *L)
 {
-    em__lml_model *m = luaL_checkudata(L, 1, MT_LIN);
-    em_val x;
-    double y;
-
-    if (em__lml_is_rdd(L, 2)) {
-        em_rdd *node = em__lml_map_native(L, em__lua_rdd_node(L, 2),
-                                          em__lml_fix_features);
-        return em__lml_push_rdd(L, 2,
-                        em_rdd_map(node, em_fn_of(em_linear_predict_op,
-                                                  m->model)),
-                        "predict");
-    }
-    x = em__lml_check_vector(L, 2, em__lua_arena(L), "predict: features");
-    if (em_linear_predict(m->model, x, &y) != EM_OK)
-        return luaL_error(L, "predict: %s", em_last_error());
-    lua_pushnumber(L, y);
-    return 1;
+    return em__lml_predict(L, MT_LIN, em_linear_predict,
+                           em_linear_predict_op);
 }
 
 /* model:predictProbability(x) -> P(class 1), logistic models only */

@@ -345,3 +345,26 @@ em_schedule em__lml_opt_schedule(lua_State *L, int idx)
     return (em_schedule)opt_choice(L, idx, "schedule", names, 0,
                                    "invsqrt or constant");
 }
+
+int em__lml_predict(lua_State *L, const char *mt,
+                    em_status (*predict)(em_val, em_val, double *),
+                    em_fn_ptr predict_op)
+{
+    em__lml_model *m = luaL_checkudata(L, 1, mt);
+    em_val x;
+    double y;
+
+    if (em__lml_is_rdd(L, 2)) {
+        em_rdd *node = em__lml_map_native(L, em__lua_rdd_node(L, 2),
+                                          em__lml_fix_features);
+        return em__lml_push_rdd(L, 2,
+                                em_rdd_map(node, em_fn_of(predict_op,
+                                                          m->model)),
+                                "predict");
+    }
+    x = em__lml_check_vector(L, 2, em__lua_arena(L), "predict: features");
+    if (predict(m->model, x, &y) != EM_OK)
+        return luaL_error(L, "predict: %s", em_last_error());
+    lua_pushnumber(L, y);
+    return 1;
+}

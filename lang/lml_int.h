@@ -93,4 +93,11 @@ em_status em__lml_linear_value(em_arena *a, em_val v, em_val *out);
  * (lml_data.c). */
 void em__lml_open_data(lua_State *L, int ml_idx);
 
+/* model:predict(x) -> a number, model:predict(rdd) -> an RDD, for a model
+ * object of class mt: predict on one vector, or predict_op (its map
+ * function, the model as env) over the RDD's records. */
+int em__lml_predict(lua_State *L, const char *mt,
+                    em_status (*predict)(em_val, em_val, double *),
+                    em_fn_ptr predict_op);
+
 #endif /* EMBER_LANG_LML_INT_H */
