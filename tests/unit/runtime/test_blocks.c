@@ -104,13 +104,19 @@ static em_val make_rec(em_arena *a, int tag, int k)
         EM_CHECK(em_val_copy(a, out, &out));
         return out;
     default:
-        /* (vectors are left out: em_val_copy misplaces their elements,
-         * see test_val_copy_deep) */
-        items = em_array_make(a, 3, &out);
+        /* an array holding a dense vector among other values */
+        items = em_array_make(a, 4, &out);
         assert_non_null(items);
         items[0] = em_float(-0.5);
         items[1] = em_int(INT64_MIN + k);
         EM_CHECK(em_str_copy(a, "", 0, &items[2]));
+        {
+            double *x = em_vec_make(a, 3, &items[3]);
+            assert_non_null(x);
+            x[0] = k;
+            x[1] = -tag;
+            x[2] = 0.25;
+        }
         return out;
     }
 }
