@@ -211,22 +211,29 @@ em_status em_linear_predict_probability(em_val model, em_val features,
     return EM_OK;
 }
 
-em_status em_linear_predict_op(em_task *t, const em_val *env,
-                               const em_val *args, size_t nargs, em_val *out)
+em_status em__ml_predict_op(em_task *t, const em_val *env, em_val rec,
+                            em_status (*predict)(em_val, em_val, double *),
+                            em_val *out)
 {
-    em_val model = *env, f = args[0];
+    em_val model = *env;
     double y;
     em_status st;
 
     if (model.type == EM_HANDLE &&
         (st = em_task_broadcast(t, *env, &model)) != EM_OK)
         return st;
-    if (em_val_is_pair(f))
-        f = f.u.arr[1];
-    if (em_linear_predict(model, f, &y) != EM_OK)
+    if (em_val_is_pair(rec))
+        rec = rec.u.arr[1];
+    if (predict(model, rec, &y) != EM_OK)
         return em__lin_fail_last(t);
     *out = em_float(y);
     return EM_OK;
+}
+
+em_status em_linear_predict_op(em_task *t, const em_val *env,
+                               const em_val *args, size_t nargs, em_val *out)
+{
+    return em__ml_predict_op(t, env, args[0], em_linear_predict, out);
 }
 
 /* The model value of weights w (d features, then the intercept when

@@ -51,6 +51,13 @@ em_status em__optim_check(const em_optim_conf *conf);
  * first: em_task_fail writes the same buffer). */
 em_status em__lin_fail_last(em_task *t);
 
+/* A model's prediction as a map function body: env is the model or a
+ * broadcast of it, rec a feature vector or a point [label, features];
+ * predict is em_linear_predict or em_mlp_predict. */
+em_status em__ml_predict_op(em_task *t, const em_val *env, em_val rec,
+                            em_status (*predict)(em_val, em_val, double *),
+                            em_val *out);
+
 /* The weights of a training function's environment: w itself when it is
  * a vector (training in a task), else the broadcast it refers to. */
 em_status em__lin_weights(em_task *t, em_val w, em_val *out);

@@ -703,17 +703,5 @@ em_status em_mlp_predict(em_val model, em_val features, double *out)
 em_status em_mlp_predict_op(em_task *t, const em_val *env,
                             const em_val *args, size_t nargs, em_val *out)
 {
-    em_val model = *env, f = args[0];
-    double y;
-    em_status st;
-
-    if (model.type == EM_HANDLE &&
-        (st = em_task_broadcast(t, *env, &model)) != EM_OK)
-        return st;
-    if (em_val_is_pair(f))
-        f = f.u.arr[1];
-    if (em_mlp_predict(model, f, &y) != EM_OK)
-        return em__lin_fail_last(t);
-    *out = em_float(y);
-    return EM_OK;
+    return em__ml_predict_op(t, env, args[0], em_mlp_predict, out);
 }
